@@ -1,0 +1,279 @@
+"""The ganstudio command: train, resume, check, generate and bench from a terminal; no arguments opens the app.
+
+Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr), 2 a usage error,
+130 interrupted before anything was saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+from pathlib import Path
+
+from . import __version__
+
+EXIT_USER_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"'{text}' must be more than 0")
+    return value
+
+
+def _add_target_options(parser: argparse.ArgumentParser, totals_note: str) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--epochs", type=_positive_int, metavar="N", help=f"train for N epochs{totals_note}")
+    group.add_argument("--steps", type=_positive_int, metavar="N", help=f"train for N steps{totals_note}")
+    group.add_argument("--minutes", type=_positive_float, metavar="M", help="train for M minutes of training time")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganstudio",
+        description="GAN Studio: train generative adversarial networks on your own pictures. "
+                    "Run without a command to open the desktop app.")
+    parser.add_argument("--version", action="version",
+                        version=f"ganstudio {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    train = commands.add_parser("train", help="train a new model",
+                                description="Train a new model on a folder, picture files or a zip, or on the demo.")
+    source = train.add_mutually_exclusive_group()
+    source.add_argument("--data", nargs="+", metavar="PATH", help="folders (searched recursively), pictures or zips")
+    source.add_argument("--demo", action="store_true", help="train on the built-in demo shapes")
+    train.add_argument("--data-a", nargs="+", metavar="PATH", help="domain A, for image-to-image models")
+    train.add_argument("--data-b", nargs="+", metavar="PATH", help="domain B, for image-to-image models")
+    train.add_argument("--model", default="dcgan", help="model to train (default: dcgan)")
+    train.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256, 512),
+                       help="image size in pixels (default: 64)")
+    train.add_argument("--fit", default="crop", choices=("crop", "pad", "stretch"),
+                       help="how pictures become square: centre crop, pad, or stretch (default: crop)")
+    _add_target_options(train, "")
+    train.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="images per step (default: 64)")
+    train.add_argument("--lr-g", type=_positive_float, default=2e-4, metavar="X", help="generator learning rate (default: 2e-4)")
+    train.add_argument("--lr-d", type=_positive_float, default=2e-4, metavar="X",
+                       help="discriminator learning rate (default: 2e-4)")
+    train.add_argument("--loss", default="nonsat", choices=("nonsat", "hinge", "lsgan"),
+                       help="adversarial loss: non-saturating, hinge or least squares (default: nonsat)")
+    train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
+                       help="where to train (default: auto, the GPU if there is one)")
+    train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="random seed (default: 0)")
+    train.add_argument("--run", metavar="DIR", help="run folder (default: a new folder under the user data folder)")
+    train.add_argument("--width", type=_positive_int, metavar="N",
+                       help="base channel count of both networks (default: 64 on a GPU, 32 on a CPU)")
+    train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
+                       help="augmentation: horizontal flips, none, or differentiable augmentation (default: flip)")
+    train.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                       help="numeric precision (default: auto, mixed precision on CUDA GPUs)")
+    train.add_argument("--background", default="#ffffff", metavar="#RRGGBB",
+                       help="colour for transparent pixels and padding (default: #ffffff)")
+    train.add_argument("--no-ema", action="store_true", help="sample from the raw generator, not its moving average")
+    train.add_argument("--checkpoint-minutes", type=_positive_float, default=10.0, metavar="M",
+                       help="minutes between checkpoints (default: 10; one is always written at the end)")
+
+    resume = commands.add_parser("resume", help="continue a run exactly where it stopped",
+                                 description="Continue a run from its latest checkpoint. Epochs and steps are "
+                                             "totals; minutes are more minutes.")
+    resume.add_argument("run", metavar="RUN", help="the run folder")
+    _add_target_options(resume, " in total")
+    resume.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
+
+    check = commands.add_parser("check", help="check a dataset and report what is usable",
+                                description="Decode every picture and report what is usable, what is skipped and why.")
+    check.add_argument("paths", nargs="+", metavar="PATH", help="folders, pictures or zips")
+    check.add_argument("--json", action="store_true", help="print the report as JSON")
+    check.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256, 512), help="image size (default: 64)")
+    check.add_argument("--fit", default="crop", choices=("crop", "pad", "stretch"), help="how pictures become square")
+
+    generate = commands.add_parser("generate", help="make pictures with a trained model",
+                                   description="Write one PNG per seed (seed, seed+1, ...), each with its seed, "
+                                               "run, epoch and app version in its metadata.")
+    generate.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
+    generate.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest")
+    generate.add_argument("--count", type=_positive_int, required=True, metavar="N", help="how many pictures")
+    generate.add_argument("--seed", type=_non_negative_int, required=True, metavar="N", help="the first seed")
+    generate.add_argument("--out", required=True, metavar="DIR", help="folder for the pictures")
+    generate.add_argument("--grid", action="store_true", help="also write a grid of all of them")
+    generate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+
+    bench = commands.add_parser("bench", help="measure training speed against a plain PyTorch loop",
+                                description="Time our DCGAN training against a textbook PyTorch loop of the same "
+                                            "architecture and batch, on this machine.")
+    bench.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256), help="image size (default: 64)")
+    bench.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="batch size (default: 64)")
+    bench.add_argument("--width", type=_positive_int, default=64, metavar="N", help="base channel count (default: 64)")
+    bench.add_argument("--steps", type=_positive_int, default=10, metavar="N", help="timed steps per repeat (default: 10)")
+    bench.add_argument("--repeats", type=_positive_int, default=5, metavar="N", help="repeats; the median is reported")
+    bench.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+    bench.add_argument("--json", action="store_true", help="print the results as JSON")
+    return parser
+
+
+class _InterruptHandler:
+    """First Ctrl-C (or SIGTERM) asks the engine to stop after the current step; a second one quits at once."""
+
+    def __init__(self, control) -> None:
+        self.control = control
+        self.previous: dict[int, object] = {}
+
+    def _handle(self, signum, frame) -> None:
+        if self.control.stop_requested:
+            raise KeyboardInterrupt
+        print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
+              file=sys.stderr, flush=True)
+        self.control.request_stop()
+
+    def __enter__(self) -> "_InterruptHandler":
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+
+
+def _train_config(args: argparse.Namespace):
+    from .core.config import RunConfig
+    config = RunConfig()
+    data, model, train, run = config.data, config.model, config.train, config.run
+    if args.data_a or args.data_b:
+        data.paths = list(args.data_a or [])
+        data.paths_b = list(args.data_b or [])
+    else:
+        data.paths = list(args.data or [])
+    data.demo = bool(args.demo)
+    data.size, data.fit, data.augment, data.background = args.size, args.fit, args.augment, args.background
+    model.name = args.model
+    if args.width:
+        model.g_width = model.d_width = args.width
+    train.epochs, train.steps, train.minutes = args.epochs, args.steps, args.minutes
+    train.batch_size, train.lr_g, train.lr_d, train.loss = args.batch_size, args.lr_g, args.lr_d, args.loss
+    train.device, train.precision, train.seed, train.ema = args.device, args.precision, args.seed, not args.no_ema
+    run.dir = str(Path(args.run).expanduser().resolve()) if args.run else ""
+    run.checkpoint_every_minutes = args.checkpoint_minutes
+    return config.validate()
+
+
+def _run_training(start) -> int:
+    from .core.control import Control
+    from .core.sinks import ConsoleSink
+    control = Control()
+    with _InterruptHandler(control):
+        result = start(ConsoleSink(), control)
+    return 0 if result is not None else EXIT_USER_ERROR
+
+
+def _command_train(args: argparse.Namespace) -> int:
+    from .core import engine
+    config = _train_config(args)
+    return _run_training(lambda sink, control: engine.run(config, sink, control))
+
+
+def _command_resume(args: argparse.Namespace) -> int:
+    from .core import engine
+    return _run_training(lambda sink, control: engine.resume(args.run, sink, control, epochs=args.epochs,
+                                                             steps=args.steps, minutes=args.minutes,
+                                                             checkpoint=args.checkpoint))
+
+
+def _command_check(args: argparse.Namespace) -> int:
+    from .core.config import DataConfig
+    from .core.data.cache import load_dataset
+    from .core.data.scan import require_usable
+    config = DataConfig(paths=list(args.paths), size=args.size, fit=args.fit)
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r{stage}: {done:,} of {total:,}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    report = load_dataset(config, progress, require=False).report
+    print(json.dumps(report.to_dict(), indent=2) if args.json else report.format_text())
+    require_usable(report)
+    return 0
+
+
+def _command_generate(args: argparse.Namespace) -> int:
+    from .core.generate import load_generator, write_seed_images
+    generator = load_generator(args.run, args.checkpoint, args.device)
+    seeds = list(range(args.seed, args.seed + args.count))
+    written = write_seed_images(generator, seeds, args.out, grid=args.grid)
+    print(f"Wrote {len(written):,} files to {Path(args.out).expanduser().resolve()} "
+          f"(run {generator.run_name}, epoch {generator.epoch}, step {generator.step:,}).")
+    return 0
+
+
+def _command_bench(args: argparse.Namespace) -> int:
+    from .core.bench import format_results, run_bench
+    results = run_bench(size=args.size, batch_size=args.batch_size, width=args.width, steps=args.steps,
+                        repeats=args.repeats, device=args.device, progress=None if args.json else print)
+    print(json.dumps(results, indent=2) if args.json else format_results(results))
+    return 0
+
+
+def _open_app(parser: argparse.ArgumentParser) -> int:
+    try:
+        from .gui.app import main as gui_main
+    except ImportError:
+        parser.print_help()
+        return 0
+    return gui_main([])
+
+
+COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
+            "generate": _command_generate, "bench": _command_bench}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "train":
+        paired = bool(args.data_a or args.data_b)
+        if paired and (args.data or not (args.data_a and args.data_b)):
+            parser.error("give both --data-a and --data-b (and not --data) to train on two domains")
+        if not (args.data or args.demo or paired):
+            parser.error("give a dataset with --data PATH, or --demo")
+    if args.command is None:
+        return _open_app(parser)
+    from .core.errors import GanStudioError
+    try:
+        return COMMANDS[args.command](args)
+    except GanStudioError as exc:
+        print(f"ganstudio: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("ganstudio: interrupted; nothing was saved since the last checkpoint.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,116 @@
+"""Checkpoints: the whole training state in one file, written atomically, read without running any code."""
+
+from __future__ import annotations
+
+import pickle
+import random
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .errors import CheckpointError, TrainingDiverged
+from .fileio import atomic_save
+from .filetypes import kind_sentence, sniff
+
+FORMAT = "ganstudio-checkpoint"
+FORMAT_VERSION = 1
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """Every random number generator training draws from, in a form torch.load(weights_only=True) accepts."""
+    keys_name, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    state: dict[str, Any] = {
+        "python": random.getstate(),
+        "numpy": {"name": keys_name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    mps = getattr(torch, "mps", None)
+    if mps is not None and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        state["mps"] = torch.mps.get_rng_state()
+    return state
+
+
+def restore_rng_state(state: dict[str, Any]) -> None:
+    random.setstate(_as_python_random_state(state["python"]))
+    numpy_state = state["numpy"]
+    np.random.set_state((numpy_state["name"], numpy_state["keys"].numpy().astype(np.uint32), numpy_state["position"],
+                         numpy_state["has_gauss"], numpy_state["cached_gaussian"]))
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        cuda_states = state["cuda"][:torch.cuda.device_count()]
+        torch.cuda.set_rng_state_all(cuda_states)
+    if "mps" in state and getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        torch.mps.set_rng_state(state["mps"])
+
+
+def _as_python_random_state(value: Any) -> tuple:
+    version, internal, gauss_next = value
+    return int(version), tuple(int(v) for v in internal), gauss_next
+
+
+def _non_finite_tensors(value: Any, path: str = "") -> list[str]:
+    """The names of floating-point tensors in `value` holding NaN or infinity."""
+    found: list[str] = []
+    if isinstance(value, torch.Tensor):
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            found.append(path or "tensor")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(_non_finite_tensors(item, f"{path}/{key}" if path else str(key)))
+    elif isinstance(value, (list, tuple)):
+        for index, item in enumerate(value):
+            found.extend(_non_finite_tensors(item, f"{path}/{index}"))
+    return found
+
+
+def check_finite(state: dict, what: str = "weights") -> None:
+    """TrainingDiverged when any weight or optimiser value is NaN or infinite."""
+    bad = _non_finite_tensors(state.get("recipe", {}))
+    if bad:
+        raise TrainingDiverged(f"Training diverged: {what} became NaN or infinite ({bad[0]}); "
+                               "no checkpoint was written over the last good one. Try lower learning rates.")
+
+
+def save_checkpoint(path: str | Path, state: dict) -> None:
+    """Write `state` to `path` atomically, never when a weight is non-finite."""
+    check_finite(state)
+    body = {"format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
+            "torch_version": str(torch.__version__), **state}
+    atomic_save(path, lambda handle: torch.save(body, handle))
+
+
+def load_checkpoint(path: str | Path) -> dict:
+    """Read a checkpoint on the CPU. Opening it never runs code: weights_only=True, and no fallback."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"There is no checkpoint file at {path}.")
+    kind = sniff(path)
+    plain = kind_sentence(path.name, kind)
+    if plain is not None:
+        raise CheckpointError(plain)
+    if kind == "safetensors":
+        raise CheckpointError(f"{path.name} holds bare weights (safetensors), not a GAN Studio checkpoint with its "
+                              "training state.")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise CheckpointError(f"{path.name} holds Python objects beyond plain weights; GAN Studio does not open such "
+                              "files, because loading them could run code.") from None
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path.name} is damaged or incomplete and cannot be read ({_first_line(exc)}).") from None
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint.")
+    if int(state.get("format_version", 0)) > FORMAT_VERSION:
+        raise CheckpointError(f"{path.name} was written by a newer GAN Studio ({state.get('app_version')}); update to open it.")
+    return state
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:100]

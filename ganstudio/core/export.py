@@ -1,0 +1,43 @@
+"""Writing pictures: PNGs that carry their seed, run, epoch and app version as text metadata."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from .. import APP_NAME, __version__
+from .fileio import atomic_write_bytes
+
+METADATA_PREFIX = "ganstudio:"
+
+
+def png_bytes(pixels: np.ndarray, metadata: dict[str, Any] | None = None) -> bytes:
+    """An RGB PNG of H x W x 3 uint8 pixels, each metadata item a tEXt chunk (plus all of it as JSON)."""
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Software", f"{APP_NAME} {__version__}")
+    if metadata:
+        for key, value in metadata.items():
+            info.add_text(f"{METADATA_PREFIX}{key}", str(value))
+        info.add_text("Comment", json.dumps({"app": APP_NAME, "app_version": __version__, **metadata}, default=str))
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(pixels), "RGB").save(buffer, format="PNG", pnginfo=info, compress_level=6)
+    return buffer.getvalue()
+
+
+def save_png(path: str | Path, pixels: np.ndarray, metadata: dict[str, Any] | None = None) -> Path:
+    """Write a PNG atomically; the path written."""
+    path = Path(path)
+    atomic_write_bytes(path, png_bytes(pixels, metadata))
+    return path
+
+
+def read_png_metadata(path: str | Path) -> dict[str, str]:
+    """The ganstudio: text items of a PNG, without the prefix."""
+    with Image.open(path) as image:
+        text = getattr(image, "text", {}) or {}
+    return {key[len(METADATA_PREFIX):]: value for key, value in text.items() if key.startswith(METADATA_PREFIX)}

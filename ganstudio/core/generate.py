@@ -1,0 +1,105 @@
+"""Making pictures with a trained generator: by seed, in batches, saved as PNGs that remember their seed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__
+from .checkpoint import load_checkpoint
+from .config import RunConfig
+from .device import select_device
+from .errors import CheckpointError, ConfigError
+from .export import save_png
+from .imaging import make_grid
+from .precision import resolve_precision
+from .registry import get_recipe
+from .runs import RunFolder
+
+
+@dataclass
+class TrainedGenerator:
+    """A checkpoint's generator, ready to sample; `run_name`, `epoch` and `step` go into file metadata."""
+
+    recipe: object
+    config: RunConfig
+    run_name: str
+    checkpoint_path: Path
+    epoch: int
+    step: int
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.model.latent_dim
+
+    def images_for_seeds(self, seeds: list[int]) -> np.ndarray:
+        """N x H x W x 3 uint8, one picture per seed; a seed gives the same picture in any batch."""
+        return self.recipe.generate(self.recipe.latents_for_seeds(seeds))
+
+    def images_for_latents(self, latents: torch.Tensor) -> np.ndarray:
+        return self.recipe.generate(latents)
+
+    def metadata(self, seed: int | None = None) -> dict:
+        info = {"run": self.run_name, "model": self.config.model.name, "epoch": self.epoch, "step": self.step,
+                "checkpoint": self.checkpoint_path.name, "app_version": __version__}
+        if seed is not None:
+            info = {"seed": seed, **info}
+        return info
+
+
+def load_generator(run_or_checkpoint: str | Path, checkpoint: str | Path | None = None,
+                   device: str = "auto") -> TrainedGenerator:
+    """The generator of a run folder (its latest checkpoint, or `checkpoint`) or of a checkpoint file."""
+    target = Path(run_or_checkpoint).expanduser()
+    if checkpoint is not None:
+        path = Path(checkpoint).expanduser()
+    elif target.is_file():
+        path = target
+    else:
+        folder = RunFolder(target)
+        if not folder.path.is_dir():
+            raise ConfigError(f"{target} does not exist.")
+        if not folder.is_run():
+            raise ConfigError(f"{target} is not a GAN Studio run folder (it has no config.json).")
+        path = folder.latest_checkpoint()
+        if path is None:
+            raise CheckpointError(f"{target} has no checkpoint yet; train it for at least one epoch first.")
+    state = load_checkpoint(path)
+    config = RunConfig.from_dict(state["config"])
+    recipe_cls = get_recipe(state["model"])
+    torch_device = select_device(device)
+    recipe = recipe_cls(config, torch_device, resolve_precision("fp32", torch_device))
+    try:
+        recipe.load_for_inference(state["recipe"])
+    except (KeyError, RuntimeError) as exc:
+        raise CheckpointError(f"{path.name} does not fit its own model ({str(exc).splitlines()[0][:100]}).") from None
+    counters = state["counters"]
+    run_name = Path(config.run.dir).name if config.run.dir else path.parent.parent.name
+    return TrainedGenerator(recipe, config, run_name, path, int(counters["epoch"]), int(counters["step"]))
+
+
+def write_seed_images(generator: TrainedGenerator, seeds: list[int], out_dir: str | Path, grid: bool = False,
+                      chunk: int = 64) -> list[Path]:
+    """One PNG per seed in `out_dir` (seed_0000007.png ...), and a grid of them all if asked; the paths written."""
+    out = Path(out_dir).expanduser()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"The folder {out} could not be created ({exc.strerror or exc}).") from None
+    written: list[Path] = []
+    pictures = []
+    for start in range(0, len(seeds), chunk):
+        batch_seeds = seeds[start:start + chunk]
+        images = generator.images_for_seeds(batch_seeds)
+        for seed, image in zip(batch_seeds, images):
+            written.append(save_png(out / f"seed_{seed:07d}.png", image, generator.metadata(seed)))
+        if grid:
+            pictures.append(images)
+    if grid and seeds:
+        grid_pixels = make_grid(np.concatenate(pictures))
+        info = {**generator.metadata(), "seeds": f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])}
+        written.append(save_png(out / f"grid_seed_{seeds[0]}-{seeds[-1]}.png", grid_pixels, info))
+    return written

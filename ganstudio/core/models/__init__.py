@@ -1,0 +1,1 @@
+"""Network definitions; pure torch.nn modules without training logic."""

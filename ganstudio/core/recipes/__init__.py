@@ -1,0 +1,1 @@
+"""Training recipes: a model plus the way it trains, registered by name."""

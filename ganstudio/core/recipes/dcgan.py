@@ -1,0 +1,172 @@
+"""The DCGAN recipe: one discriminator step and one generator step per batch, an EMA generator for samples."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..augment import diff_augment
+from ..config import RunConfig
+from ..ema import WeightAverage, recalibrate_batch_norm
+from ..imaging import grid_count, make_grid, to_uint8_images
+from ..losses import discriminator_losses, discriminator_score, generator_loss
+from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
+from ..precision import autocast, make_scaler
+from ..registry import register
+from .base import Recipe
+
+# Forward passes used to recompute the averaged generator's batch-norm statistics before sampling.
+RECALIBRATION_BATCHES = 8
+
+
+def default_width(size: int, device: torch.device) -> int:
+    """Base channel count when the user leaves it automatic.
+
+    On a GPU, the paper's 64. On a CPU a 64-wide DCGAN trains at about 70 images a second at 64 px
+    (2 cores); 32 wide is 3.5 times faster and, at equal minutes, gives sharper, more varied samples.
+    """
+    if device.type == "cpu":
+        return 32 if size <= 128 else 16
+    return 64
+
+
+def latents_for_seeds(seeds: list[int], latent_dim: int) -> torch.Tensor:
+    """One latent vector per seed, each from its own generator: seed 7 is the same picture in any batch."""
+    return torch.stack([torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(seed))) for seed in seeds])
+
+
+@register("dcgan")
+class DCGANRecipe(Recipe):
+    """DCGAN (Radford et al. 2015) trained with Adam, a choice of losses, and an averaged generator."""
+
+    loss_names = ("D/real", "D/fake", "G/adv")
+    stat_names = ("D(x)", "D(G(z))")
+    visual_names = ("fake",)
+
+    @classmethod
+    def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
+        if config.model.g_width == 0:
+            config.model.g_width = default_width(config.data.size, device)
+        if config.model.d_width == 0:
+            config.model.d_width = default_width(config.data.size, device)
+
+    def __init__(self, config: RunConfig, device: torch.device, precision: str):
+        super().__init__(config, device, precision)
+        model, train = config.model, config.train
+        self.latent_dim = model.latent_dim
+        self.loss_kind = train.loss
+        self.diff_augment = config.data.augment in ("diff", "diff+flip")
+        self.generator = DCGANGenerator(model.latent_dim, config.data.size, model.g_width).to(device)
+        self.discriminator = DCGANDiscriminator(config.data.size, model.d_width).to(device)
+        self.generator.to(memory_format=torch.channels_last)
+        self.discriminator.to(memory_format=torch.channels_last)
+        self.average = WeightAverage(self.generator) if train.ema else None
+        betas = (train.beta1, train.beta2)
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        self.scaler_g = make_scaler(device, precision)
+        self.scaler_d = make_scaler(device, precision)
+        # The fixed latents of the gallery: drawn from the run's seed, saved in every checkpoint.
+        count = grid_count(config.data.size)
+        self.fixed_latents = latents_for_seeds(list(range(train.seed, train.seed + count)), model.latent_dim)
+        self._calibration_seed = train.seed + 1_000_003
+        self._updates = 0  # steps taken; the sampling network is recalibrated only when it changed
+        self._calibrated_at: int | None = None
+
+    def networks(self) -> dict[str, torch.nn.Module]:
+        return {"generator": self.generator, "discriminator": self.discriminator}
+
+    def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
+        real = batches[0]
+        batch_size = real.shape[0]
+        latents = torch.randn(batch_size, self.latent_dim, device=self.device)
+        augment = diff_augment if self.diff_augment else (lambda images: images)
+
+        with autocast(self.device, self.precision):
+            fake = self.generator(latents)
+            real_logits = self.discriminator(augment(real))
+            fake_logits = self.discriminator(augment(fake.detach()))
+            loss_real, loss_fake = discriminator_losses(self.loss_kind, real_logits, fake_logits)
+        self.optimizer_d.zero_grad(set_to_none=True)
+        self.scaler_d.scale(loss_real + loss_fake).backward()
+        self.scaler_d.step(self.optimizer_d)
+        self.scaler_d.update()
+
+        # D's own weight gradients are not needed for G's step: skipping them saves a third of D's backward.
+        self.discriminator.requires_grad_(False)
+        with autocast(self.device, self.precision):
+            loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake)))
+        self.optimizer_g.zero_grad(set_to_none=True)
+        self.scaler_g.scale(loss_g).backward()
+        self.scaler_g.step(self.optimizer_g)
+        self.scaler_g.update()
+        self.discriminator.requires_grad_(True)
+
+        if self.average is not None:
+            self.average.update(self.generator, images_seen + batch_size, batch_size)
+        self._updates += 1
+        return torch.stack([loss_real.detach(), loss_fake.detach(), loss_g.detach(),
+                            discriminator_score(self.loss_kind, real_logits),
+                            discriminator_score(self.loss_kind, fake_logits)])
+
+    def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
+        return latents_for_seeds(seeds, self.latent_dim)
+
+    def sampling_generator(self) -> torch.nn.Module:
+        """The network to sample from: the average when there is one, with batch norm recalibrated."""
+        if self.average is None:
+            self.generator.eval()
+            return self.generator
+        model = self.average.model
+        if self._calibrated_at == self._updates:
+            return model
+        self._calibrated_at = self._updates
+        calibration = torch.Generator().manual_seed(self._calibration_seed)
+        batch = max(16, self.config.train.batch_size)
+        recalibrate_batch_norm(
+            model, lambda _: torch.randn(batch, self.latent_dim, generator=calibration).to(self.device),
+            RECALIBRATION_BATCHES)
+        return model
+
+    @torch.no_grad()
+    def generate(self, latents: torch.Tensor) -> np.ndarray:
+        """Pictures for the given latents as N x H x W x 3 uint8, from the sampling network in eval mode."""
+        model = self.sampling_generator()
+        images = [to_uint8_images(model(chunk.to(self.device)).float()) for chunk in latents.split(64)]
+        self.generator.train()
+        return np.concatenate(images)
+
+    def sample_grid(self) -> np.ndarray:
+        return make_grid(self.generate(self.fixed_latents))
+
+    def state_dict(self) -> dict:
+        return {
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "generator_average": self.average.state_dict() if self.average is not None else None,
+            "optimizer_g": self.optimizer_g.state_dict(),
+            "optimizer_d": self.optimizer_d.state_dict(),
+            "scaler_g": self.scaler_g.state_dict(),
+            "scaler_d": self.scaler_d.state_dict(),
+            "fixed_latents": self.fixed_latents.clone(),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        if self.average is not None:
+            self.average.load_state_dict(state["generator_average"])
+        self._calibrated_at = None
+        self.optimizer_g.load_state_dict(state["optimizer_g"])
+        self.optimizer_d.load_state_dict(state["optimizer_d"])
+        self.scaler_g.load_state_dict(state["scaler_g"])
+        self.scaler_d.load_state_dict(state["scaler_d"])
+        self.fixed_latents = state["fixed_latents"].clone()
+
+    def load_for_inference(self, state: dict) -> None:
+        """Only what sampling needs, so `generate` works from a checkpoint of any age."""
+        self.generator.load_state_dict(state["generator"])
+        if self.average is not None and state.get("generator_average") is not None:
+            self.average.load_state_dict(state["generator_average"])
+        self._calibrated_at = None
+        self.fixed_latents = state["fixed_latents"].clone()
