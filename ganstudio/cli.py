@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--fit", default="crop", choices=("crop", "pad", "stretch"),
                        help="how pictures become square: centre crop, pad, or stretch (default: crop)")
     _add_target_options(train, "")
-    train.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="images per step (default: 64)")
+    train.add_argument("--batch-size", type=_positive_int, default=0, metavar="N",
+                       help="images per step (default: 64 on a GPU, 16 on a CPU, where more, smaller steps learn faster)")
     train.add_argument("--lr-g", type=_positive_float, default=2e-4, metavar="X", help="generator learning rate (default: 2e-4)")
     train.add_argument("--lr-d", type=_positive_float, default=2e-4, metavar="X",
                        help="discriminator learning rate (default: 2e-4)")

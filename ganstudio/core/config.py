@@ -51,7 +51,7 @@ class TrainConfig:
     epochs: int | None = None
     steps: int | None = None
     minutes: float | None = None
-    batch_size: int = 64
+    batch_size: int = 0  # 0: the model's own default for the device
     lr_g: float = 2e-4
     lr_d: float = 2e-4
     beta1: float = 0.5
@@ -168,7 +168,8 @@ def validate(config: RunConfig) -> None:
     _require(train.epochs is None or (_is_int(train.epochs) and train.epochs >= 1), "Epochs must be a whole number of at least 1.")
     _require(train.steps is None or (_is_int(train.steps) and train.steps >= 1), "Steps must be a whole number of at least 1.")
     _require(train.minutes is None or (_is_number(train.minutes) and train.minutes > 0), "Minutes must be more than 0.")
-    _require(_is_int(train.batch_size) and 1 <= train.batch_size <= 4096, "Batch size must be between 1 and 4096.")
+    _require(_is_int(train.batch_size) and 0 <= train.batch_size <= 4096,
+             "Batch size must be between 1 and 4096 (0 for the default).")
     for name in ("lr_g", "lr_d"):
         value = getattr(train, name)
         _require(_is_number(value) and 0 < value <= 1, f"The learning rate {name} must be between 0 and 1, not {value}.")

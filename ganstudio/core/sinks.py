@@ -41,7 +41,7 @@ class ConsoleSink:
     def __call__(self, event: ev.Event) -> None:
         if isinstance(event, ev.DataProgress):
             if event.done == event.total or event.done == 0:
-                self._print(f"{event.stage.capitalize()}: {event.done:,} of {event.total:,} files")
+                self._print(f"{event.stage.capitalize()} the dataset: {event.done:,} of {event.total:,} pictures")
         elif isinstance(event, ev.DatasetReady):
             source = " (from cache)" if event.from_cache else ""
             self._print(f"Dataset {event.name}: {event.usable:,} images usable, {event.skipped:,} skipped{source}, "

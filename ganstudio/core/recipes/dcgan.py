@@ -30,6 +30,17 @@ def default_width(size: int, device: torch.device) -> int:
     return 64
 
 
+def default_batch_size(device: torch.device) -> int:
+    """Images per step when the user leaves it automatic.
+
+    A CPU computes about as many images a second at batch 16 as at 64 (215 against 265 at 64 px, 2 cores),
+    so 16 makes three times as many optimiser steps in the same minutes; on 2,000 emoji, 5 minutes gave
+    a Frechet distance of 1.4 at batch 16 against 30 at batch 64 (our random-feature measure). A GPU
+    is starved by batches that small, so it keeps DCGAN's 64.
+    """
+    return 16 if device.type == "cpu" else 64
+
+
 def latents_for_seeds(seeds: list[int], latent_dim: int) -> torch.Tensor:
     """One latent vector per seed, each from its own generator: seed 7 is the same picture in any batch."""
     return torch.stack([torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(seed))) for seed in seeds])
@@ -45,6 +56,8 @@ class DCGANRecipe(Recipe):
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
+        if config.train.batch_size == 0:
+            config.train.batch_size = default_batch_size(device)
         if config.model.g_width == 0:
             config.model.g_width = default_width(config.data.size, device)
         if config.model.d_width == 0:
@@ -62,8 +75,10 @@ class DCGANRecipe(Recipe):
         self.discriminator.to(memory_format=torch.channels_last)
         self.average = WeightAverage(self.generator) if train.ema else None
         betas = (train.beta1, train.beta2)
-        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas)
-        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas)
+        # Fused Adam on CUDA is one kernel per step, and lets the fp16 gradient scaler skip its per-step host sync.
+        fused = device.type == "cuda"
+        self.optimizer_g = torch.optim.Adam(self.generator.parameters(), lr=train.lr_g, betas=betas, fused=fused)
+        self.optimizer_d = torch.optim.Adam(self.discriminator.parameters(), lr=train.lr_d, betas=betas, fused=fused)
         self.scaler_g = make_scaler(device, precision)
         self.scaler_d = make_scaler(device, precision)
         # The fixed latents of the gallery: drawn from the run's seed, saved in every checkpoint.
