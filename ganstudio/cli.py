@@ -94,7 +94,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
                        help="augmentation: horizontal flips, none, or differentiable augmentation (default: flip)")
     train.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                       help="numeric precision (default: auto, mixed precision on CUDA GPUs)")
+                       help="numeric precision (default: auto: bf16 mixed precision on GPUs, and on CPUs "
+                            "with bf16 instructions)")
     train.add_argument("--background", default="#ffffff", metavar="#RRGGBB",
                        help="colour for transparent pixels and padding (default: #ffffff)")
     train.add_argument("--no-ema", action="store_true", help="sample from the raw generator, not its moving average")
@@ -135,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--steps", type=_positive_int, default=10, metavar="N", help="timed steps per repeat (default: 10)")
     bench.add_argument("--repeats", type=_positive_int, default=5, metavar="N", help="repeats; the median is reported")
     bench.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+    bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
+                       help="our loop's precision (default: auto, as training uses; the textbook loop is always fp32)")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -236,7 +239,8 @@ def _command_generate(args: argparse.Namespace) -> int:
 def _command_bench(args: argparse.Namespace) -> int:
     from .core.bench import format_results, run_bench
     results = run_bench(size=args.size, batch_size=args.batch_size, width=args.width, steps=args.steps,
-                        repeats=args.repeats, device=args.device, progress=None if args.json else print)
+                        repeats=args.repeats, device=args.device, precision=args.precision,
+                        progress=None if args.json else print)
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     return 0
 

@@ -101,14 +101,14 @@ def _textbook_loop(pixels: np.ndarray, device: torch.device, size: int, width: i
     return step
 
 
-def _our_loop(pixels: np.ndarray, device: torch.device, size: int, width: int, batch_size: int):
+def _our_loop(pixels: np.ndarray, device: torch.device, size: int, width: int, batch_size: int, precision: str):
     """A step function for the engine's DCGAN step, with its data path and read-back cadence."""
     config = RunConfig()
     config.data.demo = True
     config.data.size = size
     config.model.g_width = config.model.d_width = width
     config.train.batch_size = batch_size
-    precision = resolve_precision("auto", device)
+    precision = resolve_precision(precision, device)
     recipe = get_recipe("dcgan")(config, device, precision)
     batches = ImageBatches(pixels, device, batch_size, seed=0)
     pending: list[torch.Tensor] = []
@@ -136,12 +136,12 @@ def _time_steps(step: Callable[[], None], steps: int, device: torch.device) -> f
 
 
 def run_bench(size: int = 64, batch_size: int = 64, width: int = 64, steps: int = 10, repeats: int = 5,
-              device: str = "auto", progress: Callable[[str], None] | None = None) -> dict:
+              device: str = "auto", precision: str = "auto", progress: Callable[[str], None] | None = None) -> dict:
     """Images per second of both loops (median of `repeats` runs of `steps` steps) and their ratio."""
     torch_device = select_device(device)
     torch.manual_seed(0)
     pixels = make_demo_images(size, BENCH_IMAGES)
-    ours, precision = _our_loop(pixels, torch_device, size, width, batch_size)
+    ours, precision = _our_loop(pixels, torch_device, size, width, batch_size, precision)
     textbook = _textbook_loop(pixels, torch_device, size, width, batch_size)
     say = progress or (lambda text: None)
     say(f"Warming up on {describe(torch_device)} ...")
