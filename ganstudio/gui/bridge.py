@@ -148,7 +148,8 @@ class TrainingSession(QObject):
         self._events = queue.SimpleQueue()
         self._control = Control()
         self.run_dir = run_dir
-        self._thread = EngineThread(start, self._events, self._control, self)
+        # No Qt parent: the thread is dropped (and freed by Python) once it has ended and been joined.
+        self._thread = EngineThread(start, self._events, self._control)
         self._set_state("preparing")
         self._timer.start()
         self._thread.start()
@@ -216,7 +217,6 @@ class TrainingSession(QObject):
         thread = self._thread
         if thread is not None:
             thread.wait()  # run() has returned; this only joins the OS thread
-            thread.deleteLater()
         self._thread = None
         self._control = None
         self._timer.stop()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QScrollArea, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
@@ -64,6 +64,11 @@ class GeneratePage(QWidget):
     key = "generate"
     title = "Generate"
     icon_name = "generate"
+
+    model_loaded = Signal()
+    pictures_made = Signal()
+    animation_made = Signal()
+    exported = Signal(list)  # the paths written
 
     def __init__(self, workspace: Workspace):
         super().__init__()
@@ -337,6 +342,7 @@ class GeneratePage(QWidget):
         self.banner.hide()
         self._update_actions()
         self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.")
+        self.model_loaded.emit()
         if self.batch is not None and self.batch.seeds:
             self._generate(self.batch.seeds)
         else:
@@ -374,6 +380,7 @@ class GeneratePage(QWidget):
             self.only_starred.blockSignals(False)
             self._show_batch()
             self.workspace.say(f"Made {len(batch.seeds)} pictures.")
+            self.pictures_made.emit()
 
         def failed(message: str) -> None:
             self._update_actions()
@@ -486,6 +493,7 @@ class GeneratePage(QWidget):
             self._play_timer.start(int(1000 / animation.fps))
             self._update_actions()
             self.workspace.say("Animation ready; export it as a GIF or MP4.")
+            self.animation_made.emit()
 
         def failed(message: str) -> None:
             self._update_actions()
@@ -573,6 +581,7 @@ class GeneratePage(QWidget):
             self.banner.show_message(f"Saved {what} to {folder}.", "info",
                                      [("Show folder", lambda: self.workspace.reveal(folder))])
             self.workspace.say(f"Saved {what} to {folder}.")
+            self.exported.emit(paths)
 
         def failed(message: str) -> None:
             self.banner.show_message(message, "error")

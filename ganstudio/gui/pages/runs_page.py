@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -104,11 +104,15 @@ class RunsPage(QWidget):
     title = "Runs"
     icon_name = "runs"
 
+    listed = Signal()
+    details_shown = Signal()
+
     def __init__(self, workspace: Workspace):
         super().__init__()
         self.workspace = workspace
         self.details: RunDetails | None = None
         self._wanted: str | None = None
+        self._listing = 0
         self._build()
         workspace.runs_changed.connect(self.refresh)
         self.refresh()
@@ -216,10 +220,14 @@ class RunsPage(QWidget):
 
     def refresh(self) -> None:
         extra = self.opened_folders()
-        self.workspace.io_tasks.submit(lambda task: gather_runs(extra), self._listed,
+        self._listing += 1
+        listing = self._listing
+        self.workspace.io_tasks.submit(lambda task: gather_runs(extra), lambda rows: self._listed(rows, listing),
                                        lambda message: self.banner.show_message(message, "error"), name="runs")
 
-    def _listed(self, rows: list[RunRow]) -> None:
+    def _listed(self, rows: list[RunRow], listing: int) -> None:
+        if listing != self._listing:
+            return  # an older listing finished after a newer one was asked for
         current = self._wanted or (self.details.folder.path.as_posix() if self.details else None)
         self.table.blockSignals(True)
         self.table.clear()
@@ -241,6 +249,7 @@ class RunsPage(QWidget):
                 self._selected(chosen)
         self._wanted = None
         self._enable_actions(self.details is not None)
+        self.listed.emit()
 
     def choose_folder(self) -> None:
         start = self.workspace.settings.value("folders/runs", str(Path.home()))
@@ -318,6 +327,7 @@ class RunsPage(QWidget):
             self.plot.fit_all()
         self.gallery.load_run(details.folder)
         self._enable_actions(True)
+        self.details_shown.emit()
 
     def continue_training(self) -> None:
         if self.details is None:

@@ -499,7 +499,6 @@ class TrainPage(QWidget):
         session.run_finished.connect(self._run_finished)
         session.failed.connect(self._failed)
         session.state_changed.connect(self._state_changed)
-        session.thread_ended.connect(lambda: self._set_running(False))
         self.workspace.dataset_changed.connect(self._refresh_dataset)
         self.workspace.dataset_scanned.connect(self._refresh_dataset)
 
@@ -520,10 +519,7 @@ class TrainPage(QWidget):
         self.run_title.setText("Starting…")
         self.run_detail.setText("")
         self.progress_text.setText("Getting the pictures ready…")
-        started = self.session.start(config)
-        if started:
-            self._set_running(True)
-        return started
+        return self.session.start(config)
 
     def continue_run(self, run_dir: str, targets: dict | None = None) -> bool:
         """Resume a saved run: show its history first, then train on from its latest checkpoint."""
@@ -588,21 +584,18 @@ class TrainPage(QWidget):
         self.progress.setRange(0, 1000)
 
     def _set_running(self, running: bool) -> None:
+        """Lock what cannot change mid-run; the buttons follow the session's state."""
         self.settings_widget.setEnabled(not running)
         self.locked_note.setVisible(running)
         self.start_button.setEnabled(not running)
-        self.stop_button.setEnabled(running)
-        self.pause_button.setEnabled(running and self.session.state == "training")
+        state = self.session.state
+        self.pause_button.setEnabled(running and state in ("training", "paused"))
+        self.stop_button.setEnabled(running and state in ("preparing", "training", "paused"))
         if not running:
             self._show_paused(False)
-            self.pause_button.setEnabled(False)
 
     def _state_changed(self, state: str) -> None:
-        self.pause_button.setEnabled(state in ("training", "paused"))
-        self.stop_button.setEnabled(state in ("preparing", "training", "paused"))
-        if state == "stopping":
-            self.pause_button.setEnabled(False)
-            self.stop_button.setEnabled(False)
+        self._set_running(state != "idle")
 
     def _show_paused(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")

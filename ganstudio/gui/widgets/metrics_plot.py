@@ -105,13 +105,16 @@ class _Panel:
         self.buffers = {name: SeriesBuffer() for name in names}
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
-        legend = plot.addLegend(offset=(-8, 8), labelTextSize="9pt")
-        legend.setBrush(pg.mkBrush(theme.current().panel + "d0"))
+        colours = list(colours)[:len(names)]
+        # The legend is the plot's title line: a legend box inside the plot would hide the newest points.
+        keys = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
+                                         for name, colour in zip(names, colours))
+        plot.setTitle(keys)
         for name, colour in zip(names, colours):
             faint = pg.mkColor(colour)
             faint.setAlpha(RAW_CURVE_ALPHA)
             raw = plot.plot(pen=pg.mkPen(faint, width=1))
-            smooth = plot.plot(pen=pg.mkPen(colour, width=2), name=name)
+            smooth = plot.plot(pen=pg.mkPen(colour, width=2))
             for curve in (raw, smooth):
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
@@ -180,11 +183,11 @@ class MetricsPlot(QWidget):
         self._panels = []
         colours = list(theme.SERIES_COLOURS)
         loss_plot = self.graphics.addPlot(row=0, col=0)
-        self._style(loss_plot, "Losses")
+        self._style(loss_plot)
         self._panels.append(_Panel(loss_plot, tuple(loss_names), colours))
         if stat_names:
             stat_plot = self.graphics.addPlot(row=1, col=0)
-            self._style(stat_plot, " and ".join(stat_names))
+            self._style(stat_plot)
             stat_plot.setXLink(loss_plot)
             self._panels.append(_Panel(stat_plot, tuple(stat_names), colours[len(loss_names):]))
             self.graphics.ci.layout.setRowStretchFactor(0, 3)
@@ -198,9 +201,7 @@ class MetricsPlot(QWidget):
     def _panel_names(self, index: int) -> tuple[str, ...]:
         return self._panels[index].names if len(self._panels) > index else ()
 
-    def _style(self, plot: pg.PlotItem, title: str) -> None:
-        colours = theme.current()
-        plot.setTitle(f"<span style='color:{colours.muted}; font-size:10pt'>{title}</span>")
+    def _style(self, plot: pg.PlotItem) -> None:
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setMenuEnabled(False)
         plot.hideButtons()
