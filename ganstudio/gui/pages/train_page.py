@@ -10,7 +10,8 @@ import copy
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QProgressBar,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QProgressBar,
                                QScrollArea, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from ...core import events as ev
@@ -39,6 +40,16 @@ LOSS_WORDS = {"nonsat": "Non-saturating (classic)", "hinge": "Hinge", "lsgan": "
 AUGMENT_WORDS = {"flip": "Mirror left-right", "none": "None", "diff": "DiffAugment (for small datasets)",
                  "diff+flip": "DiffAugment and mirroring"}
 PRECISION_WORDS = {"auto": "Automatic", "fp32": "Full (fp32)", "bf16": "bfloat16", "fp16": "float16"}
+
+
+FIELD_LABEL_WIDTH = 96
+
+
+def field_label(text: str) -> QLabel:
+    """A form label of one fixed width, so the page's separate forms line up in one column."""
+    widget = QLabel(text)
+    widget.setFixedWidth(FIELD_LABEL_WIDTH)
+    return widget
 
 
 def format_duration(seconds: float | None) -> str:
@@ -141,13 +152,13 @@ class TrainPage(QWidget):
         self.model_choice = QComboBox()
         self.model_choice.addItem("DCGAN — the classic picture generator", "dcgan")
         self.model_choice.setToolTip("The kind of network that learns to make pictures like yours.")
-        form.addRow("Model", self.model_choice)
+        form.addRow(field_label("Model"), self.model_choice)
         self.preset_choice = QComboBox()
         for key, (words, _) in PRESETS.items():
             self.preset_choice.addItem(words, key)
         self.preset_choice.setToolTip("How big the networks are. Bigger ones can learn finer detail but each "
                                       "step takes longer; on a CPU, Sketch or Standard is the place to start.")
-        form.addRow("Size", self.preset_choice)
+        form.addRow(field_label("Size"), self.preset_choice)
         column.addLayout(form)
 
         column.addWidget(label("Training", "h2"))
@@ -165,17 +176,17 @@ class TrainPage(QWidget):
         self.length_choice.currentIndexChanged.connect(self._length_kind_changed)
         length_row.addWidget(self.length_choice, 1)
         length_row.addWidget(self.length_value, 1)
-        form.addRow("Length", length_row)
+        form.addRow(field_label("Length"), length_row)
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 4096)
         self.batch_size.setValue(64)
         self.batch_size.setToolTip("Pictures per training step. 64 suits most cases; lower it if the GPU runs "
                                    "out of memory.")
-        form.addRow("Batch size", self.batch_size)
+        form.addRow(field_label("Batch size"), self.batch_size)
         self.device_choice = QComboBox()
         self.device_choice.addItem("Automatic (looking…)", "auto")
         self.device_choice.setToolTip("Where to train. A GPU is many times faster than the CPU.")
-        form.addRow("Device", self.device_choice)
+        form.addRow(field_label("Device"), self.device_choice)
         column.addLayout(form)
 
         self.advanced_toggle = QToolButton()
@@ -192,39 +203,39 @@ class TrainPage(QWidget):
         self.lr_g = self._rate_box("How big a step the generator (the artist) takes when it learns. "
                                    "Too high and training becomes unstable; 0.0002 is the classic value.")
         self.lr_d = self._rate_box("How big a step the discriminator (the critic) takes when it learns.")
-        form.addRow("Generator rate", self.lr_g)
-        form.addRow("Critic rate", self.lr_d)
+        form.addRow(field_label("Generator rate"), self.lr_g)
+        form.addRow(field_label("Critic rate"), self.lr_d)
         self.loss_choice = self._choice(LOSS_WORDS, "How the critic's verdict is scored. The classic choice "
                                                     "works well; hinge can be steadier on larger pictures.")
-        form.addRow("Loss", self.loss_choice)
+        form.addRow(field_label("Loss"), self.loss_choice)
         self.augment_choice = self._choice(AUGMENT_WORDS, "Variations shown to the critic so it cannot memorise a "
                                                           "small dataset. DiffAugment helps below ~1,000 pictures.")
-        form.addRow("Augment", self.augment_choice)
+        form.addRow(field_label("Augment"), self.augment_choice)
         self.ema_check = QCheckBox("Smooth the samples (moving average)")
         self.ema_check.setChecked(True)
         self.ema_check.setToolTip("Draw samples with an average of recent generators: steadier, cleaner pictures.")
-        form.addRow("", self.ema_check)
+        form.addRow(field_label(""), self.ema_check)
         self.precision_choice = self._choice(PRECISION_WORDS, "Number precision on the GPU. Automatic uses fast "
                                                               "mixed precision where it is safe.")
-        form.addRow("Precision", self.precision_choice)
+        form.addRow(field_label("Precision"), self.precision_choice)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_000_000_000)
         self.seed.setToolTip("The same seed and settings give the same run, picture for picture.")
-        form.addRow("Seed", self.seed)
+        form.addRow(field_label("Seed"), self.seed)
         self.sample_every = QSpinBox()
         self.sample_every.setRange(0, 10_000)
         self.sample_every.setSpecialValueText("Automatic")
         self.sample_every.setSuffix(" epochs")
         self.sample_every.setToolTip("How often a sample grid is drawn for the gallery. Automatic: about every "
                                      "2,000 pictures trained on.")
-        form.addRow("Samples", self.sample_every)
+        form.addRow(field_label("Samples"), self.sample_every)
         self.checkpoint_minutes = QDoubleSpinBox()
         self.checkpoint_minutes.setRange(0.5, 600)
         self.checkpoint_minutes.setValue(10)
         self.checkpoint_minutes.setSuffix(" min")
         self.checkpoint_minutes.setToolTip("How often the whole training state is saved. One is always saved when "
                                            "training stops.")
-        form.addRow("Checkpoint", self.checkpoint_minutes)
+        form.addRow(field_label("Checkpoint"), self.checkpoint_minutes)
         self.advanced.hide()
         column.addWidget(self.advanced)
         self.locked_note = label("Settings are locked while training. Stop the run to change them.", "muted",
