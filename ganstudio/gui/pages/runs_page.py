@@ -135,10 +135,8 @@ class RunsPage(QWidget):
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setAlternatingRowColors(True)
-        self.table.setColumnWidth(0, 260)
-        self.table.setColumnWidth(1, 120)
-        self.table.setColumnWidth(2, 60)
-        self.table.setColumnWidth(3, 70)
+        for column, width in enumerate((190, 80, 50, 60)):
+            self.table.setColumnWidth(column, width)
         self.table.currentItemChanged.connect(lambda current, previous: self._selected(current))
         self.table.itemDoubleClicked.connect(lambda item, column: self.generate())
         self.empty = label("No runs yet. Train one on the Train page, or open a run folder.", "muted", wrap=True)
@@ -188,7 +186,7 @@ class RunsPage(QWidget):
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
         splitter.addWidget(detail)
-        splitter.setSizes([480, 800])
+        splitter.setSizes([470, 810])
         splitter.setCollapsible(1, False)
         self.splitter = splitter
         layout = QVBoxLayout(self)
