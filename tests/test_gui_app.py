@@ -8,8 +8,10 @@ import re
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication
 
@@ -117,3 +119,22 @@ def test_the_window_remembers_its_page_and_settings(qtbot, make_window, tiny_dat
     assert again.train_page.batch_size.value() == 24
     assert again.restoreGeometry(saved_geometry)
     assert again.workspace.dataset.paths == [str(tiny_dataset)]
+
+
+def test_a_built_wheel_holds_every_package_and_the_resources(tmp_path):
+    """What `pip install .` installs: every package (namespace ones too) and resources/ as ganstudio/resources."""
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 68:
+        pytest.skip("building needs setuptools 68 or newer")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("ganstudio-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for source in (ROOT / "ganstudio").rglob("*.py"):
+        assert source.relative_to(ROOT).as_posix() in names, f"{source.relative_to(ROOT)} is not in the wheel"
+    for resource in resources_dir().rglob("*"):
+        if resource.is_file():
+            assert f"ganstudio/resources/{resource.relative_to(resources_dir()).as_posix()}" in names
