@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from ganstudio.core import events as ev
 from ganstudio.core.errors import GanStudioError
 from ganstudio.core.export import save_png
-from ganstudio.core.runs import RunFolder
+from ganstudio.core.runs import RunFolder, new_run_folder
 from ganstudio.gui.main_window import MainWindow
 from ganstudio.gui.settings import AppSettings
 
@@ -36,8 +36,8 @@ class FakeEngine:
 
     def run(self, config, sink, control, start_step: int = 0):
         self.calls.append("run" if not start_step else "resume")
-        run_dir = Path(config.run.dir)
-        folder = RunFolder(run_dir)
+        # Like the real engine: no run folder given means a new one under the (test's private) data folder.
+        folder = RunFolder(config.run.dir) if config.run.dir else new_run_folder(config, "fake")
         folder.create_folders()
         folder.config_path.write_text(config.to_json(), encoding="utf-8")
         sink(ev.DataProgress(stage="decoding", done=40, total=40))
