@@ -23,6 +23,7 @@ from .pages.train_page import TrainPage
 from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
+from .widgets.metrics_plot import MetricsPlot
 from .workspace import Workspace
 
 SHORTCUTS = (
@@ -282,6 +283,8 @@ class MainWindow(QMainWindow):
         if remember:
             self.settings.set_value("view/theme", choice)
         theme.apply(app, choice)
+        for plot in self.findChildren(MetricsPlot):
+            plot.apply_theme()
         for page in self.pages.values():
             page.update()
 

@@ -241,6 +241,8 @@ class RunsPage(QWidget):
                 chosen = item
         self.table.blockSignals(False)
         self.empty.setVisible(not rows)
+        if chosen is None and self.table.topLevelItemCount():
+            chosen = self.table.topLevelItem(0)  # the most recent run, rather than an empty page
         if chosen is not None:
             self.table.setCurrentItem(chosen)
             if self._wanted or self.details is None:

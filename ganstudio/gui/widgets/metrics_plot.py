@@ -198,6 +198,16 @@ class MetricsPlot(QWidget):
         self.placeholder.hide()
         self.graphics.show()
 
+    def apply_theme(self) -> None:
+        """Repaint in the current look's colours (pyqtgraph's defaults only reach new plots)."""
+        colours = theme.current()
+        self.graphics.setBackground(colours.base)
+        for panel in self._panels:
+            for side in ("left", "bottom"):
+                axis = panel.plot.getAxis(side)
+                axis.setPen(pg.mkPen(colours.muted))
+                axis.setTextPen(pg.mkPen(colours.muted))
+
     def _panel_names(self, index: int) -> tuple[str, ...]:
         return self._panels[index].names if len(self._panels) > index else ()
 
