@@ -63,6 +63,14 @@ def test_ganstudio_without_arguments_opens_the_window_and_exits_cleanly(tiny_dat
     assert "shown: GAN Studio" in result.stdout
 
 
+def test_the_window_opens_without_waiting_for_torch():
+    """torch takes seconds to import; the window's own modules must not need it (the probe loads it later)."""
+    script = "import sys\nimport ganstudio.gui.app, ganstudio.gui.main_window\nprint('torch' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
+
+
 def test_every_resource_is_shipped_and_loads(qtbot):
     folder = resources_dir()
     assert folder == ROOT / "resources"

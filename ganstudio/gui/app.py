@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     """Open the main window; paths in `argv` (folders, pictures, zips or a run folder) are opened in it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _log_to_file()
-    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
+    if QApplication.instance() is None:
+        # Fractional scales (125%, 150%) drawn as they are, not rounded: crisp text on high-DPI screens.
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
     QApplication.setApplicationName("ganstudio")
     QApplication.setApplicationDisplayName(APP_NAME)
     QApplication.setApplicationVersion(__version__)

@@ -18,7 +18,6 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
-from ..core import engine as real_engine
 from ..core import events as ev
 from ..core.config import RunConfig
 from ..core.control import Control
@@ -85,9 +84,9 @@ class TrainingSession(QObject):
     state_changed = Signal(str)
     thread_ended = Signal()               # the engine thread is gone; a new run may start
 
-    def __init__(self, parent: QObject | None = None, engine: ModuleType | Any = real_engine):
+    def __init__(self, parent: QObject | None = None, engine: ModuleType | Any | None = None):
         super().__init__(parent)
-        self._engine = engine
+        self._engine = engine  # None: the real engine, imported on the training thread at the first run
         self._events: queue.SimpleQueue = queue.SimpleQueue()
         self._thread: EngineThread | None = None
         self._control: Control | None = None
@@ -109,13 +108,20 @@ class TrainingSession(QObject):
 
     def start(self, config: RunConfig) -> bool:
         """Train a new run of `config`; False (and nothing happens) while another run is going."""
-        return self._launch(lambda sink, control: self._engine.run(config, sink, control), None)
+        return self._launch(lambda sink, control: self._engine_module().run(config, sink, control), None)
 
     def resume(self, run_dir: str | Path, epochs: int | None = None, steps: int | None = None,
                minutes: float | None = None) -> bool:
         """Continue the run in `run_dir` from its latest checkpoint; False while another run is going."""
-        return self._launch(lambda sink, control: self._engine.resume(run_dir, sink, control, epochs=epochs,
-                                                                      steps=steps, minutes=minutes), Path(run_dir))
+        return self._launch(lambda sink, control: self._engine_module().resume(
+            run_dir, sink, control, epochs=epochs, steps=steps, minutes=minutes), Path(run_dir))
+
+    def _engine_module(self) -> ModuleType | Any:
+        if self._engine is None:
+            # torch takes seconds to import; here it happens on the training thread, never at start-up.
+            from ..core import engine
+            self._engine = engine
+        return self._engine
 
     def pause(self) -> None:
         if self._control is not None and self._state == "training":

@@ -51,8 +51,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, engine=None, workspace: Workspace | None = None):
         super().__init__()
         self.settings = settings
-        if workspace is None:
-            workspace = Workspace(settings, engine) if engine is not None else Workspace(settings)
+        workspace = workspace if workspace is not None else Workspace(settings, engine)
         self.workspace = workspace
         self.pages: dict[str, QWidget] = {}
         self._close_pending = False

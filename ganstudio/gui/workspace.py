@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
-from ..core import engine as real_engine
 from ..core.config import DataConfig
 from ..core.data.scan import DatasetReport
 from .bridge import TrainingSession
@@ -29,7 +28,7 @@ class Workspace(QObject):
     generate_requested = Signal(str)  # open this run folder on the Generate page
     resume_requested = Signal(str, object)  # continue this run: (folder, dict of epochs/steps/minutes)
 
-    def __init__(self, settings: AppSettings, engine: ModuleType | Any = real_engine, parent: QObject | None = None):
+    def __init__(self, settings: AppSettings, engine: ModuleType | Any | None = None, parent: QObject | None = None):
         super().__init__(parent)
         self.settings = settings
         self.io_tasks = TaskRunner(self, workers=2, name="io")
