@@ -20,6 +20,7 @@ from ...core.errors import ConfigError
 from ...core.runs import RunFolder, list_runs
 from ...core.sinks import read_metrics
 from ..widgets.common import Banner, button, card, label
+from .train_page import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
@@ -301,7 +302,7 @@ class RunsPage(QWidget):
         lines.append(f"{config.model.name.upper()} at {config.data.size} × {config.data.size} px on {dataset}")
         if started is not None:
             lines.append(f"{started.dataset_size:,} pictures · batch {started.batch_size} · {started.device} · "
-                         f"target {started.target}")
+                         f"target {tidy_target(started.target)}")
         last = details.steps[-1] if details.steps else None
         if details.last_checkpoint is not None:
             saved = details.last_checkpoint

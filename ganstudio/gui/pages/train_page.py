@@ -7,7 +7,9 @@ the plot from the same events (buffered, redrawn on its own timer), the gallery 
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
@@ -50,6 +52,19 @@ def field_label(text: str) -> QLabel:
     widget = QLabel(text)
     widget.setFixedWidth(FIELD_LABEL_WIDTH)
     return widget
+
+
+def shrinkable_combo() -> QComboBox:
+    """A combo box that fits a narrow panel, eliding its text, rather than widening the panel past its edge."""
+    box = QComboBox()
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(8)
+    return box
+
+
+def tidy_target(target: str) -> str:
+    """'19.1857 minutes' reads as '19.2 minutes'."""
+    return re.sub(r"\d+\.\d{2,}", lambda match: f"{float(match.group()):.1f}", target)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -99,7 +114,7 @@ class TrainPage(QWidget):
         splitter.addWidget(live_panel)
         splitter.setStretchFactor(1, 1)
         splitter.setCollapsible(1, False)
-        splitter.setSizes([330, 900])
+        splitter.setSizes([350, 900])
         self.splitter = splitter
         layout = QVBoxLayout(self)
         layout.setContentsMargins(20, 16, 20, 14)
@@ -149,11 +164,11 @@ class TrainPage(QWidget):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.model_choice = QComboBox()
+        self.model_choice = shrinkable_combo()
         self.model_choice.addItem("DCGAN — the classic picture generator", "dcgan")
         self.model_choice.setToolTip("The kind of network that learns to make pictures like yours.")
         form.addRow(field_label("Model"), self.model_choice)
-        self.preset_choice = QComboBox()
+        self.preset_choice = shrinkable_combo()
         for key, (words, _) in PRESETS.items():
             self.preset_choice.addItem(words, key)
         self.preset_choice.setToolTip("How big the networks are. Bigger ones can learn finer detail but each "
@@ -165,7 +180,7 @@ class TrainPage(QWidget):
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         length_row = QHBoxLayout()
-        self.length_choice = QComboBox()
+        self.length_choice = shrinkable_combo()
         for key, words in LENGTHS.items():
             self.length_choice.addItem(words, key)
         self.length_choice.setToolTip("How long to train. Automatic: about 300,000 pictures shown to the network "
@@ -183,7 +198,7 @@ class TrainPage(QWidget):
         self.batch_size.setToolTip("Pictures per training step. 64 suits most cases; lower it if the GPU runs "
                                    "out of memory.")
         form.addRow(field_label("Batch size"), self.batch_size)
-        self.device_choice = QComboBox()
+        self.device_choice = shrinkable_combo()
         self.device_choice.addItem("Automatic (looking…)", "auto")
         self.device_choice.setToolTip("Where to train. A GPU is many times faster than the CPU.")
         form.addRow(field_label("Device"), self.device_choice)
@@ -262,7 +277,7 @@ class TrainPage(QWidget):
         return box
 
     def _choice(self, words: dict[str, str], tooltip: str) -> QComboBox:
-        box = QComboBox()
+        box = shrinkable_combo()
         for key, text in words.items():
             box.addItem(text, key)
         box.setToolTip(tooltip)
@@ -458,6 +473,10 @@ class TrainPage(QWidget):
 
     def show_config(self, config: RunConfig) -> None:
         """Show a run's own settings in the form (for a run being continued)."""
+        data = config.data
+        self.dataset_title.setText("Built-in demo shapes" if data.demo else
+                                   ", ".join(Path(path).name for path in data.paths))
+        self.dataset_detail.setText(f"{data.size} × {data.size} px · {data.fit} · this run's own pictures")
         train = config.train
         self._select(self.model_choice, config.model.name)
         self._select(self.preset_choice, config.model.preset if config.model.preset in PRESETS else "standard")
@@ -637,7 +656,7 @@ class TrainPage(QWidget):
         self.progress.setRange(0, 1000)
         self.run_title.setText(event.run_name)
         self.run_detail.setText(f"  {event.device} · {event.dataset_size:,} pictures · batch {event.batch_size} · "
-                                f"target {event.target}")
+                                f"target {tidy_target(event.target)}")
         self.open_run_button.setEnabled(True)
         self.plot.set_series(event.loss_names, event.stat_names)
         if event.start_step:
