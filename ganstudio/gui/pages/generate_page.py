@@ -82,6 +82,7 @@ class GeneratePage(QWidget):
         self._row_to_batch: list[int] = []
         self.last_export: list[Path] = []
         self._extra_runs: list[str] = []
+        self._chosen_run: str | None = None
         self.ffmpeg = find_ffmpeg()
         self._play_timer = QTimer(self)
         self._play_timer.timeout.connect(self._next_frame)
@@ -262,9 +263,12 @@ class GeneratePage(QWidget):
         if folder not in self._extra_runs:
             self._extra_runs.append(folder)
 
-    def refresh_runs(self) -> None:
-        """List the runs that have a checkpoint: the data folder's, plus any opened from elsewhere."""
-        current = self.run_choice.currentData()
+    def refresh_runs(self, select: str | None = None) -> None:
+        """List the runs that have a checkpoint: the data folder's, plus any opened from elsewhere.
+
+        Keeps (or moves to `select`) the chosen run, and loads its model only if it is not the one loaded.
+        """
+        wanted = select or self.run_choice.currentData()
         extra = self.workspace.settings.value("runs/opened", [])
         folders: list[tuple[str, str]] = []
         seen = set()
@@ -282,28 +286,26 @@ class GeneratePage(QWidget):
         for path, name in folders:
             self.run_choice.addItem(icon("runs"), name, path)
             self.run_choice.setItemData(self.run_choice.count() - 1, path, Qt.ItemDataRole.ToolTipRole)
-        self.run_choice.blockSignals(False)
         if not folders:
             self.run_choice.addItem("No trained runs yet — train one first", None)
+        index = self.run_choice.findData(wanted) if wanted else 0
+        self.run_choice.setCurrentIndex(max(0, index))
+        self.run_choice.blockSignals(False)
+        if not folders:
             self.checkpoint_choice.clear()
             return
-        index = self.run_choice.findData(current) if current else 0
-        self.run_choice.setCurrentIndex(max(0, index))
-        if self.run_choice.currentData() != current:
+        if self.run_choice.currentData() != self._chosen_run:
             self._run_chosen()
 
     def open_run(self, run_dir: str) -> None:
         """Show this run here (from the Runs page or a finished training run)."""
-        self.add_run_folder(str(Path(run_dir).resolve()))
-        self.refresh_runs()
-        index = self.run_choice.findData(str(Path(run_dir).resolve()))
-        if index >= 0:
-            self.run_choice.setCurrentIndex(index)
-            if self.generator is None or Path(self.generator.config.run.dir or "") != Path(run_dir).resolve():
-                self._run_chosen()
+        path = str(RunFolder(run_dir).path)
+        self.add_run_folder(path)
+        self.refresh_runs(select=path)
 
     def _run_chosen(self) -> None:
         path = self.run_choice.currentData()
+        self._chosen_run = path
         self.checkpoint_choice.blockSignals(True)
         self.checkpoint_choice.clear()
         if path:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QSpinBox, QSplitter, QTreeWidget,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ...core import events as ev
@@ -136,8 +136,11 @@ class RunsPage(QWidget):
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setAlternatingRowColors(True)
-        for column, width in enumerate((190, 80, 50, 60)):
-            self.table.setColumnWidth(column, width)
+        columns = self.table.header()
+        columns.setStretchLastSection(False)
+        columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, 5):
+            columns.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         self.table.currentItemChanged.connect(lambda current, previous: self._selected(current))
         self.table.itemDoubleClicked.connect(lambda item, column: self.generate())
         self.empty = label("No runs yet. Train one on the Train page, or open a run folder.", "muted", wrap=True)

@@ -179,7 +179,6 @@ class TrainPage(QWidget):
         column.addWidget(label("Training", "h2"))
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        length_row = QHBoxLayout()
         self.length_choice = shrinkable_combo()
         for key, words in LENGTHS.items():
             self.length_choice.addItem(words, key)
@@ -189,9 +188,9 @@ class TrainPage(QWidget):
         self.length_value.setDecimals(0)
         self.length_value.setRange(1, 1_000_000)
         self.length_choice.currentIndexChanged.connect(self._length_kind_changed)
-        length_row.addWidget(self.length_choice, 1)
-        length_row.addWidget(self.length_value, 1)
-        form.addRow(field_label("Length"), length_row)
+        # The amount goes on its own row: beside the choice it widened the panel past its edge.
+        form.addRow(field_label("Length"), self.length_choice)
+        form.addRow(field_label(""), self.length_value)
         self.batch_size = QSpinBox()
         self.batch_size.setRange(1, 4096)
         self.batch_size.setValue(64)
