@@ -35,10 +35,12 @@ def images_per_second(metrics_path: Path) -> float:
     from ganstudio.core import events as ev
     from ganstudio.core.sinks import read_metrics
     steps = [event for event in read_metrics(metrics_path) if isinstance(event, ev.StepProgress)]
-    if len(steps) < 3:
+    if not steps:
         return float("nan")
     end = steps[-1].elapsed_seconds
     kept = [event for event in steps if event.elapsed_seconds >= end * WARMUP_SHARE]
+    if len(kept) < 2:  # too few events to skip the warm-up: the whole run's average
+        return steps[-1].images_seen / max(1e-9, end)
     first, last = kept[0], kept[-1]
     return (last.images_seen - first.images_seen) / max(1e-9, last.elapsed_seconds - first.elapsed_seconds)
 
@@ -138,9 +140,9 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=1.0, help="training minutes per run (default 1)")
+    parser.add_argument("--minutes", type=float, default=2.0, help="training minutes per run (default 2)")
     parser.add_argument("--repeats", type=int, default=2, help="app/CLI pairs, order alternating (default 2)")
-    parser.add_argument("--size", type=int, default=64, help="image size (default 64)")
+    parser.add_argument("--size", type=int, default=32, help="image size (default 32)")
     parser.add_argument("--plot-points", type=int, default=1_000_000, help="points per curve for the plot timing")
     args = parser.parse_args()
 

@@ -160,7 +160,9 @@ class GeneratePage(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.banner)
         layout.addWidget(splitter, 1)
-        QShortcut(QKeySequence("S"), self.grid, activated=self.toggle_star)
+        # Only while the grid has the focus: a bare letter must not fire from anywhere in the window.
+        QShortcut(QKeySequence("S"), self.grid, activated=self.toggle_star,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self._update_actions()
 
     def _build_controls(self) -> QWidget:

@@ -20,6 +20,10 @@ from ..resources import icon
 
 # The plot redraws at most this often; step events arrive about every 250 ms anyway.
 REDRAW_INTERVAL_MS = 200
+# Painting ten curves of 200,000 points takes about 90 ms on a 2-core CPU (a million: 150 ms), so long
+# histories redraw less often: one more millisecond of wait per this many points, up to the cap.
+POINTS_PER_EXTRA_MS = 500
+MAX_REDRAW_INTERVAL_MS = 3000
 # Smoothing slider 0..100 maps to a trailing mean over 1..MAX_SMOOTHING_POINTS points (quadratic, so
 # the low end, where most adjusting happens, is fine-grained).
 MAX_SMOOTHING_POINTS = 200
@@ -261,6 +265,8 @@ class MetricsPlot(QWidget):
     def _mark_dirty(self) -> None:
         self._dirty = True
         if not self._redraw_timer.isActive():
+            points = max((buffer.count for panel in self._panels for buffer in panel.buffers.values()), default=0)
+            self._redraw_timer.setInterval(min(MAX_REDRAW_INTERVAL_MS, REDRAW_INTERVAL_MS + points // POINTS_PER_EXTRA_MS))
             self._redraw_timer.start()
 
     def _smoothing_moved(self, value: int) -> None:
