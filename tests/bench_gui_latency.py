@@ -12,6 +12,10 @@ page showing (live plot and gallery). The order alternates between repeats. Whil
 event-loop latency a user would feel as a stutter. Images per second come from each run's own
 metrics.jsonl, after the first 20% of training time (warm-up), the same way for both.
 Last, the live plot is timed with a million points per curve.
+
+On a machine shared with other work, torch's two-thread CPU kernels suffer badly when one of their
+threads is descheduled (we saw 22-84 images/s with two threads and 454 with one, at the same load):
+`--threads 1` gives both sides one thread, which compares the app and the CLI far more steadily.
 """
 
 from __future__ import annotations
@@ -144,7 +148,12 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=2, help="app/CLI pairs, order alternating (default 2)")
     parser.add_argument("--size", type=int, default=32, help="image size (default 32)")
     parser.add_argument("--plot-points", type=int, default=1_000_000, help="points per curve for the plot timing")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads for both sides (default: torch's)")
     args = parser.parse_args()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the CLI subprocess inherits it
+        import torch
+        torch.set_num_threads(args.threads)
 
     root = Path(tempfile.mkdtemp(prefix="ganstudio-bench-"))
     os.environ["GANSTUDIO_DATA_DIR"] = str(root / "data")
@@ -158,7 +167,8 @@ def main() -> int:
     app = QApplication(sys.argv[:1])
     theme.apply(app, "light")
     load_dataset(DataConfig(demo=True, size=args.size))  # both start from the decoded-dataset cache
-    print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, demo at {args.size} px, "
+    print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, torch threads {args.threads or 'default'}, "
+          f"demo at {args.size} px, "
           f"{args.minutes:g} min per run, {args.repeats} repeats", flush=True)
 
     app_speeds, cli_speeds, lateness = [], [], []
