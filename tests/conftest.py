@@ -11,6 +11,9 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+# The GUI tests' fixtures (make_window) live with their helpers.
+pytest_plugins = ["gui_helpers"]
+
 
 @pytest.fixture(autouse=True)
 def private_app_folders(tmp_path_factory, monkeypatch):

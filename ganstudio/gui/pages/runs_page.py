@@ -1,0 +1,355 @@
+"""The Runs page: every run in the data folder plus any opened from elsewhere; its history, gallery and actions.
+
+A run folder written by the command line or on another computer opens the same way: the page reads
+only config.json, metrics.jsonl, samples/ and checkpoints/, on a worker thread.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QSpinBox, QSplitter, QTreeWidget,
+                               QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from ...core import events as ev
+from ...core.config import RunConfig
+from ...core.errors import ConfigError
+from ...core.runs import RunFolder, list_runs
+from ...core.sinks import read_metrics
+from ..widgets.common import Banner, button, card, label
+from .train_page import tidy_target
+from ..widgets.gallery import SampleGallery
+from ..widgets.metrics_plot import MetricsPlot
+from ..workspace import Workspace
+
+CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
+
+
+@dataclass
+class RunRow:
+    path: str
+    name: str
+    dataset: str
+    size: int
+    model: str
+    last_step: int | None
+    modified: float
+
+
+@dataclass
+class RunDetails:
+    folder: RunFolder
+    config: RunConfig
+    started: ev.RunStarted | None
+    steps: list[ev.StepProgress] = field(default_factory=list)
+    finished: ev.RunFinished | None = None
+    last_checkpoint: ev.CheckpointSaved | None = None
+    checkpoints: int = 0
+
+
+def gather_runs(extra: list[str]) -> list[RunRow]:
+    rows = [RunRow(str(s.path), s.name, s.dataset, s.size, s.model, s.last_step, s.modified) for s in list_runs()]
+    known = {row.path for row in rows}
+    for path in extra:
+        folder = RunFolder(path)
+        if str(folder.path) in known or not folder.is_run():
+            continue
+        try:
+            config = folder.load_config()
+        except ConfigError:
+            continue
+        checkpoints = folder.checkpoints()
+        modified = max((p.stat().st_mtime for p in (folder.metrics_path, folder.config_path) if p.exists()),
+                       default=0.0)
+        dataset = "demo" if config.data.demo else ", ".join(Path(p).name for p in config.data.paths)
+        rows.append(RunRow(str(folder.path), folder.name, dataset, config.data.size, config.model.name,
+                           checkpoints[-1][0] if checkpoints else None, modified))
+        known.add(str(folder.path))
+    return sorted(rows, key=lambda row: row.modified, reverse=True)
+
+
+def read_details(path: str) -> RunDetails:
+    folder = RunFolder(path)
+    config = folder.load_config()
+    details = RunDetails(folder, config, None, checkpoints=len(folder.checkpoints()))
+    for event in read_metrics(folder.metrics_path):
+        if isinstance(event, ev.StepProgress):
+            details.steps.append(event)
+        elif isinstance(event, ev.RunStarted):
+            details.started = event
+            # A continued run replays from its checkpoint: drop the steps it trains again.
+            details.steps = [step for step in details.steps if step.step <= event.start_step]
+        elif isinstance(event, ev.RunFinished):
+            details.finished = event
+        elif isinstance(event, ev.CheckpointSaved):
+            details.last_checkpoint = event
+    return details
+
+
+def describe_age(modified: float) -> str:
+    seconds = max(0.0, time.time() - modified)
+    if seconds < 90:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min ago"
+    if seconds < 86400 * 2:
+        return f"{seconds / 3600:.0f} h ago"
+    return time.strftime("%d %b %Y", time.localtime(modified))
+
+
+class RunsPage(QWidget):
+    key = "runs"
+    title = "Runs"
+    icon_name = "runs"
+
+    listed = Signal()
+    details_shown = Signal()
+
+    def __init__(self, workspace: Workspace):
+        super().__init__()
+        self.workspace = workspace
+        self.details: RunDetails | None = None
+        self._wanted: str | None = None
+        self._listing = 0
+        self._build()
+        workspace.runs_changed.connect(self.refresh)
+        self.refresh()
+
+    def _build(self) -> None:
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(label("Runs", "h1"))
+        titles.addWidget(label("Every training run, whether started here, on the command line or on another "
+                               "computer.", "muted"))
+        header.addLayout(titles, 1)
+        header.addWidget(button("Open run folder…", "folder", on_click=self.choose_folder,
+                                tooltip="Open a run folder from anywhere: another disk, a copy from another machine"))
+        header.addWidget(button("Refresh", "refresh", on_click=self.refresh, tooltip="List the runs again (F5)"))
+        self.banner = Banner()
+
+        self.table = QTreeWidget()
+        self.table.setHeaderLabels(["Run", "Pictures", "Size", "Step", "Changed"])
+        self.table.setRootIsDecorated(False)
+        self.table.setUniformRowHeights(True)
+        self.table.setAlternatingRowColors(True)
+        columns = self.table.header()
+        columns.setStretchLastSection(False)
+        columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in range(1, 5):
+            columns.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.table.currentItemChanged.connect(lambda current, previous: self._selected(current))
+        self.table.itemDoubleClicked.connect(lambda item, column: self.generate())
+        self.empty = label("No runs yet. Train one on the Train page, or open a run folder.", "muted", wrap=True)
+
+        detail = card()
+        column = QVBoxLayout(detail)
+        column.setContentsMargins(14, 12, 14, 12)
+        self.detail_title = label("Choose a run", "h2")
+        self.detail_text = label("", "muted", wrap=True)
+        self.detail_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        actions = QHBoxLayout()
+        self.continue_button = button("Continue training", "play", primary=True, on_click=self.continue_training,
+                                      tooltip="Train this run on from its latest checkpoint, exactly where it stopped")
+        self.continue_kind = QComboBox()
+        for key, words in CONTINUE_CHOICES.items():
+            self.continue_kind.addItem(words, key)
+        self.continue_amount = QSpinBox()
+        self.continue_amount.setRange(1, 100_000)
+        self.continue_amount.setValue(10)
+        self.continue_kind.currentIndexChanged.connect(self._continue_kind_changed)
+        self.generate_button = button("Make pictures", "generate", on_click=self.generate,
+                                      tooltip="Open this run on the Generate page")
+        self.reveal_button = button("Show files", "reveal", on_click=self.reveal,
+                                    tooltip="Open the run folder in the file manager")
+        actions.addWidget(self.continue_button)
+        actions.addWidget(self.continue_kind)
+        actions.addWidget(self.continue_amount)
+        actions.addStretch(1)
+        actions.addWidget(self.generate_button)
+        actions.addWidget(self.reveal_button)
+        column.addWidget(self.detail_title)
+        column.addWidget(self.detail_text)
+        column.addLayout(actions)
+        views = QSplitter(Qt.Orientation.Horizontal)
+        self.plot = MetricsPlot()
+        self.gallery = SampleGallery(self.workspace.io_tasks)
+        views.addWidget(self.plot)
+        views.addWidget(self.gallery)
+        views.setSizes([500, 400])
+        column.addWidget(views, 1)
+
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.table, 1)
+        left_column.addWidget(self.empty)
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(detail)
+        splitter.setSizes([470, 810])
+        splitter.setCollapsible(1, False)
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 14)
+        layout.setSpacing(10)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+        self._continue_kind_changed()
+        self._enable_actions(False)
+
+    def _continue_kind_changed(self) -> None:
+        kind = self.continue_kind.currentData()
+        self.continue_amount.setVisible(kind != "target")
+        self.continue_amount.setSuffix(" epochs" if kind == "epochs" else " min" if kind == "minutes" else "")
+
+    def _enable_actions(self, enabled: bool) -> None:
+        has_checkpoint = enabled and self.details is not None and self.details.checkpoints > 0
+        busy = self.workspace.session.busy
+        for widget in (self.continue_button, self.continue_kind, self.continue_amount):
+            widget.setEnabled(has_checkpoint and not busy)
+        self.generate_button.setEnabled(has_checkpoint)
+        self.reveal_button.setEnabled(enabled)
+
+    # -- listing -----------------------------------------------------------------------------------
+
+    def opened_folders(self) -> list[str]:
+        return [p for p in self.workspace.settings.value("runs/opened", []) if isinstance(p, str)]
+
+    def refresh(self) -> None:
+        extra = self.opened_folders()
+        self._listing += 1
+        listing = self._listing
+        self.workspace.io_tasks.submit(lambda task: gather_runs(extra), lambda rows: self._listed(rows, listing),
+                                       lambda message: self.banner.show_message(message, "error"), name="runs")
+
+    def _listed(self, rows: list[RunRow], listing: int) -> None:
+        if listing != self._listing:
+            return  # an older listing finished after a newer one was asked for
+        current = self._wanted or (self.details.folder.path.as_posix() if self.details else None)
+        self.table.blockSignals(True)
+        self.table.clear()
+        chosen = None
+        for row in rows:
+            item = QTreeWidgetItem([row.name, row.dataset, f"{row.size}px",
+                                    f"{row.last_step:,}" if row.last_step is not None else "—",
+                                    describe_age(row.modified)])
+            item.setData(0, Qt.ItemDataRole.UserRole, row.path)
+            item.setToolTip(0, row.path)
+            self.table.addTopLevelItem(item)
+            if current and Path(row.path).as_posix() == Path(current).as_posix():
+                chosen = item
+        self.table.blockSignals(False)
+        self.empty.setVisible(not rows)
+        if chosen is None and self.table.topLevelItemCount():
+            chosen = self.table.topLevelItem(0)  # the most recent run, rather than an empty page
+        if chosen is not None:
+            self.table.setCurrentItem(chosen)
+            if self._wanted or self.details is None:
+                self._selected(chosen)
+        self._wanted = None
+        self._enable_actions(self.details is not None)
+        self.listed.emit()
+
+    def choose_folder(self) -> None:
+        start = self.workspace.settings.value("folders/runs", str(Path.home()))
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", start)
+        if folder:
+            self.workspace.settings.set_value("folders/runs", str(Path(folder).parent))
+            self.open_folder(folder)
+
+    def open_folder(self, folder: str) -> bool:
+        """Add a run folder from anywhere to the list and show it; False (with a sentence) if it is not one."""
+        run = RunFolder(folder)
+        if not run.is_run():
+            self.banner.show_message(f"{run.path} is not a GAN Studio run folder (it has no config.json).", "error")
+            return False
+        self.banner.hide()
+        opened = self.opened_folders()
+        if str(run.path) not in opened:
+            self.workspace.settings.set_value("runs/opened", [*opened, str(run.path)][-50:])
+        self._wanted = str(run.path)
+        self.refresh()
+        return True
+
+    def show_run(self, folder: str) -> None:
+        self._wanted = str(RunFolder(folder).path)
+        self.refresh()
+
+    # -- one run -----------------------------------------------------------------------------------
+
+    def _selected(self, item: QTreeWidgetItem | None) -> None:
+        if item is None:
+            return
+        path = item.data(0, Qt.ItemDataRole.UserRole)
+        self.detail_title.setText(item.text(0))
+        self.detail_text.setText("Reading…")
+        self.workspace.io_tasks.submit(lambda task: read_details(path), self._show_details, self._details_failed,
+                                       name="run-details")
+
+    def _details_failed(self, message: str) -> None:
+        self.detail_text.setText(message)
+        self.details = None
+        self._enable_actions(False)
+
+    def _show_details(self, details: RunDetails) -> None:
+        self.details = details
+        config = details.config
+        started = details.started
+        lines = []
+        dataset = "the demo shapes" if config.data.demo else ", ".join(config.data.paths)
+        lines.append(f"{config.model.name.upper()} at {config.data.size} × {config.data.size} px on {dataset}")
+        if started is not None:
+            lines.append(f"{started.dataset_size:,} pictures · batch {started.batch_size} · {started.device} · "
+                         f"target {tidy_target(started.target)}")
+        last = details.steps[-1] if details.steps else None
+        if details.last_checkpoint is not None:
+            saved = details.last_checkpoint
+            trained = f", {last.elapsed_seconds / 60:.1f} min of training" if last is not None else ""
+            lines.append(f"Saved at epoch {saved.epoch:,}, step {saved.step:,}{trained}")
+        elif details.checkpoints == 0:
+            lines.append("No checkpoint yet: nothing to continue or generate from.")
+        if details.finished is not None:
+            status = {"completed": "finished its target", "stopped": "was stopped", "time_limit": "used its time",
+                      "error": "stopped with a problem", "diverged": "diverged"}.get(details.finished.reason, "")
+            lines.append(f"Last session {status}.")
+        lines.append(str(details.folder.path))
+        self.detail_title.setText(details.folder.name)
+        self.detail_text.setText("<br>".join(lines))
+        finished = details.finished is not None and details.finished.reason in ("completed", "time_limit")
+        self.continue_kind.setCurrentIndex(self.continue_kind.findData("epochs" if finished and
+                                                                       config.train.epochs else
+                                                                       "minutes" if finished else "target"))
+        if started is not None:
+            self.plot.set_series(started.loss_names, started.stat_names)
+            self.plot.clear()
+            self.plot.append_steps(details.steps)
+            self.plot.fit_all()
+        self.gallery.load_run(details.folder)
+        self._enable_actions(True)
+        self.details_shown.emit()
+
+    def continue_training(self) -> None:
+        if self.details is None:
+            return
+        kind = self.continue_kind.currentData()
+        amount = self.continue_amount.value()
+        targets: dict = {}
+        if kind == "epochs":
+            done = self.details.last_checkpoint.epoch if self.details.last_checkpoint is not None else 0
+            targets["epochs"] = done + amount
+        elif kind == "minutes":
+            targets["minutes"] = float(amount)
+        self.workspace.resume_requested.emit(str(self.details.folder.path), targets)
+
+    def generate(self) -> None:
+        if self.details is not None and self.details.checkpoints:
+            self.workspace.generate_requested.emit(str(self.details.folder.path))
+
+    def reveal(self) -> None:
+        if self.details is not None:
+            self.workspace.reveal(self.details.folder.path)

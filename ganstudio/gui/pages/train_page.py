@@ -1,0 +1,734 @@
+"""The Train page: settings that matter with plain-word tooltips, Start/Pause/Stop, and the run as it happens.
+
+Everything live arrives through the TrainingSession's signals: the progress line from step events,
+the plot from the same events (buffered, redrawn on its own timer), the gallery from sample events.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+                               QProgressBar,
+                               QScrollArea, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
+
+from ...core import events as ev
+from ...core.config import RunConfig
+from ...core.runs import RunFolder
+from ...core.sinks import read_metrics
+from ..probe import MachineInfo, probe_machine
+from ..resources import icon
+from ..widgets.common import Banner, button, card, label
+from ..widgets.gallery import SampleGallery
+from ..widgets.metrics_plot import MetricsPlot
+from ..workspace import Workspace
+
+PRESETS = {
+    "sketch": ("Sketch — small networks, quickest", 0.5),
+    "standard": ("Standard — the model's usual size", 1.0),
+    "detailed": ("Detailed — wide networks, slowest", 2.0),
+}
+LENGTHS = {
+    "auto": "Automatic",
+    "minutes": "Minutes",
+    "epochs": "Epochs",
+    "steps": "Steps",
+}
+LOSS_WORDS = {"nonsat": "Non-saturating (classic)", "hinge": "Hinge", "lsgan": "Least squares"}
+AUGMENT_WORDS = {"flip": "Mirror left-right", "none": "None", "diff": "DiffAugment (for small datasets)",
+                 "diff+flip": "DiffAugment and mirroring"}
+PRECISION_WORDS = {"auto": "Automatic", "fp32": "Full (fp32)", "bf16": "bfloat16", "fp16": "float16"}
+
+
+FIELD_LABEL_WIDTH = 96
+
+
+def field_label(text: str) -> QLabel:
+    """A form label of one fixed width, so the page's separate forms line up in one column."""
+    widget = QLabel(text)
+    widget.setFixedWidth(FIELD_LABEL_WIDTH)
+    return widget
+
+
+def shrinkable_combo() -> QComboBox:
+    """A combo box that fits a narrow panel, eliding its text, rather than widening the panel past its edge."""
+    box = QComboBox()
+    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    box.setMinimumContentsLength(8)
+    return box
+
+
+def tidy_target(target: str) -> str:
+    """'19.1857 minutes' reads as '19.2 minutes'."""
+    return re.sub(r"\d+\.\d{2,}", lambda match: f"{float(match.group()):.1f}", target)
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(max(0.0, seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+@dataclass
+class LiveRun:
+    """What the page knows about the run it is showing."""
+
+    started: ev.RunStarted | None = None
+    last_step: ev.StepProgress | None = None
+    last_epoch: int = 0
+
+
+class TrainPage(QWidget):
+    key = "train"
+    title = "Train"
+    icon_name = "train"
+
+    def __init__(self, workspace: Workspace):
+        super().__init__()
+        self.workspace = workspace
+        self.session = workspace.session
+        self.machine: MachineInfo | None = None
+        self.live = LiveRun()
+        self._resume_target: tuple[str, dict] | None = None
+        self._build()
+        self._restore_settings()
+        self._connect()
+        self._refresh_dataset()
+        self._set_running(False)
+        workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, self._probe_failed, name="probe")
+
+    # -- layout ------------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        settings_panel = self._build_settings()
+        live_panel = self._build_live()
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(settings_panel)
+        splitter.addWidget(live_panel)
+        splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(1, False)
+        splitter.setSizes([350, 900])
+        self.splitter = splitter
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(20, 16, 20, 14)
+        layout.setSpacing(10)
+        header = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(label("Train", "h1"))
+        self.subtitle = label("Choose a few settings, press Train, and watch the network learn.", "muted")
+        titles.addWidget(self.subtitle)
+        header.addLayout(titles, 1)
+        self.start_button = button("Train", "play", primary=True, on_click=self.start,
+                                   tooltip="Start training with these settings (Ctrl+Enter)")
+        self.start_button.setMinimumWidth(110)
+        self.pause_button = button("Pause", "pause", on_click=self.toggle_pause,
+                                   tooltip="Pause after the current step; nothing is lost (Ctrl+P)")
+        self.stop_button = button("Stop", "stop", on_click=self.stop,
+                                  tooltip="Stop after the current step and save a checkpoint; you can continue "
+                                          "later from the Runs page (Ctrl+.)")
+        for widget in (self.start_button, self.pause_button, self.stop_button):
+            header.addWidget(widget)
+        layout.addLayout(header)
+        self.banner = Banner()
+        layout.addWidget(self.banner)
+        layout.addWidget(splitter, 1)
+
+    def _build_settings(self) -> QWidget:
+        panel = card()
+        panel.setMinimumWidth(290)
+        panel.setMaximumWidth(430)
+        inner = QWidget()
+        self.settings_widget = inner
+        column = QVBoxLayout(inner)
+        column.setContentsMargins(16, 14, 16, 14)
+        column.setSpacing(6)
+
+        column.addWidget(label("Dataset", "h2"))
+        self.dataset_title = label("", "big", wrap=True)
+        self.dataset_detail = label("", "muted", wrap=True)
+        change = button("Change…", "dataset", flat=True, on_click=lambda: self.workspace.page_requested.emit("dataset"),
+                        tooltip="Choose other pictures, the resolution and how they are squared")
+        column.addWidget(self.dataset_title)
+        column.addWidget(self.dataset_detail)
+        column.addWidget(change, 0, Qt.AlignmentFlag.AlignLeft)
+
+        column.addWidget(label("Model", "h2"))
+        form = QFormLayout()
+        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.model_choice = shrinkable_combo()
+        self.model_choice.addItem("DCGAN — the classic picture generator", "dcgan")
+        self.model_choice.setToolTip("The kind of network that learns to make pictures like yours.")
+        form.addRow(field_label("Model"), self.model_choice)
+        self.preset_choice = shrinkable_combo()
+        for key, (words, _) in PRESETS.items():
+            self.preset_choice.addItem(words, key)
+        self.preset_choice.setToolTip("How big the networks are. Bigger ones can learn finer detail but each "
+                                      "step takes longer; on a CPU, Sketch or Standard is the place to start.")
+        form.addRow(field_label("Size"), self.preset_choice)
+        column.addLayout(form)
+
+        column.addWidget(label("Training", "h2"))
+        form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.length_choice = shrinkable_combo()
+        for key, words in LENGTHS.items():
+            self.length_choice.addItem(words, key)
+        self.length_choice.setToolTip("How long to train. Automatic: about 300,000 pictures shown to the network "
+                                      "(the demo: 4 minutes on a CPU). You can always stop early or continue later.")
+        self.length_value = QDoubleSpinBox()
+        self.length_value.setDecimals(0)
+        self.length_value.setRange(1, 1_000_000)
+        self.length_choice.currentIndexChanged.connect(self._length_kind_changed)
+        # The amount goes on its own row: beside the choice it widened the panel past its edge.
+        form.addRow(field_label("Length"), self.length_choice)
+        form.addRow(field_label(""), self.length_value)
+        self.batch_size = QSpinBox()
+        self.batch_size.setRange(1, 4096)
+        self.batch_size.setValue(64)
+        self.batch_size.setToolTip("Pictures per training step. 64 suits most cases; lower it if the GPU runs "
+                                   "out of memory.")
+        form.addRow(field_label("Batch size"), self.batch_size)
+        self.device_choice = shrinkable_combo()
+        self.device_choice.addItem("Automatic (looking…)", "auto")
+        self.device_choice.setToolTip("Where to train. A GPU is many times faster than the CPU.")
+        form.addRow(field_label("Device"), self.device_choice)
+        column.addLayout(form)
+
+        self.advanced_toggle = QToolButton()
+        self.advanced_toggle.setText("Advanced settings")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.toggled.connect(self._toggle_advanced)
+        column.addWidget(self.advanced_toggle)
+        self.advanced = QFrame()
+        form = QFormLayout(self.advanced)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.lr_g = self._rate_box("How big a step the generator (the artist) takes when it learns. "
+                                   "Too high and training becomes unstable; 0.0002 is the classic value.")
+        self.lr_d = self._rate_box("How big a step the discriminator (the critic) takes when it learns.")
+        form.addRow(field_label("Generator rate"), self.lr_g)
+        form.addRow(field_label("Critic rate"), self.lr_d)
+        self.loss_choice = self._choice(LOSS_WORDS, "How the critic's verdict is scored. The classic choice "
+                                                    "works well; hinge can be steadier on larger pictures.")
+        form.addRow(field_label("Loss"), self.loss_choice)
+        self.augment_choice = self._choice(AUGMENT_WORDS, "Variations shown to the critic so it cannot memorise a "
+                                                          "small dataset. DiffAugment helps below ~1,000 pictures.")
+        form.addRow(field_label("Augment"), self.augment_choice)
+        self.ema_check = QCheckBox("Smooth the samples (moving average)")
+        self.ema_check.setChecked(True)
+        self.ema_check.setToolTip("Draw samples with an average of recent generators: steadier, cleaner pictures.")
+        form.addRow(field_label(""), self.ema_check)
+        self.precision_choice = self._choice(PRECISION_WORDS, "Number precision on the GPU. Automatic uses fast "
+                                                              "mixed precision where it is safe.")
+        form.addRow(field_label("Precision"), self.precision_choice)
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2_000_000_000)
+        self.seed.setToolTip("The same seed and settings give the same run, picture for picture.")
+        form.addRow(field_label("Seed"), self.seed)
+        self.sample_every = QSpinBox()
+        self.sample_every.setRange(0, 10_000)
+        self.sample_every.setSpecialValueText("Automatic")
+        self.sample_every.setSuffix(" epochs")
+        self.sample_every.setToolTip("How often a sample grid is drawn for the gallery. Automatic: about every "
+                                     "2,000 pictures trained on.")
+        form.addRow(field_label("Samples"), self.sample_every)
+        self.checkpoint_minutes = QDoubleSpinBox()
+        self.checkpoint_minutes.setRange(0.5, 600)
+        self.checkpoint_minutes.setValue(10)
+        self.checkpoint_minutes.setSuffix(" min")
+        self.checkpoint_minutes.setToolTip("How often the whole training state is saved. One is always saved when "
+                                           "training stops.")
+        form.addRow(field_label("Checkpoint"), self.checkpoint_minutes)
+        self.advanced.hide()
+        column.addWidget(self.advanced)
+        self.locked_note = label("Settings are locked while training. Stop the run to change them.", "muted",
+                                 wrap=True)
+        column.addWidget(self.locked_note)
+        column.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(inner)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        outer = QVBoxLayout(panel)
+        outer.setContentsMargins(1, 1, 1, 1)
+        outer.addWidget(scroll)
+        return panel
+
+    def _rate_box(self, tooltip: str) -> QDoubleSpinBox:
+        box = QDoubleSpinBox()
+        box.setDecimals(5)
+        box.setRange(0.00001, 0.01)
+        box.setSingleStep(0.00005)
+        box.setValue(0.0002)
+        box.setToolTip(tooltip)
+        return box
+
+    def _choice(self, words: dict[str, str], tooltip: str) -> QComboBox:
+        box = shrinkable_combo()
+        for key, text in words.items():
+            box.addItem(text, key)
+        box.setToolTip(tooltip)
+        return box
+
+    def _build_live(self) -> QWidget:
+        panel = QWidget()
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(8, 0, 0, 0)
+        column.setSpacing(8)
+        status = card()
+        status_layout = QVBoxLayout(status)
+        status_layout.setContentsMargins(14, 10, 14, 12)
+        status_layout.setSpacing(6)
+        top = QHBoxLayout()
+        self.run_title = label("No run yet", "h2")
+        self.run_detail = label("", "muted")
+        top.addWidget(self.run_title)
+        top.addWidget(self.run_detail, 1)
+        self.open_run_button = QToolButton()
+        self.open_run_button.setIcon(icon("reveal"))
+        self.open_run_button.setToolTip("Show this run on the Runs page")
+        self.open_run_button.clicked.connect(self._open_current_run)
+        self.open_run_button.setEnabled(False)
+        top.addWidget(self.open_run_button)
+        status_layout.addLayout(top)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        status_layout.addWidget(self.progress)
+        self.progress_text = label("Press Train to begin.", None)
+        status_layout.addWidget(self.progress_text)
+        column.addWidget(status)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        plot_card = card()
+        plot_layout = QVBoxLayout(plot_card)
+        plot_layout.setContentsMargins(10, 8, 10, 8)
+        plot_layout.addWidget(label("Losses", "h2"))
+        self.plot = MetricsPlot()
+        plot_layout.addWidget(self.plot, 1)
+        gallery_card = card()
+        gallery_layout = QVBoxLayout(gallery_card)
+        gallery_layout.setContentsMargins(10, 8, 10, 8)
+        gallery_layout.addWidget(label("Samples", "h2"))
+        self.gallery = SampleGallery(self.workspace.io_tasks)
+        gallery_layout.addWidget(self.gallery, 1)
+        split.addWidget(plot_card)
+        split.addWidget(gallery_card)
+        split.setSizes([520, 420])
+        split.setChildrenCollapsible(False)
+        self.live_splitter = split
+        column.addWidget(split, 1)
+        return panel
+
+    def _toggle_advanced(self, shown: bool) -> None:
+        self.advanced.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
+
+    def _length_kind_changed(self) -> None:
+        kind = self.length_choice.currentData()
+        self.length_value.setEnabled(kind != "auto")
+        self.length_value.setVisible(kind != "auto")
+        defaults = {"minutes": 10, "epochs": 50, "steps": 5000}
+        self.length_value.setDecimals(1 if kind == "minutes" else 0)
+        self.length_value.setSuffix({"minutes": " min", "epochs": "", "steps": ""}.get(kind, ""))
+        if kind in defaults and self.length_value.property("kind") != kind:
+            self.length_value.setValue(self.workspace.settings.value(f"train/length_{kind}", float(defaults[kind])))
+        self.length_value.setProperty("kind", kind)
+
+    # -- settings ----------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        settings = self.workspace.settings
+        self._select(self.preset_choice, settings.value("train/preset", "standard"))
+        self._select(self.length_choice, settings.value("train/length", "auto"))
+        self._length_kind_changed()
+        self.batch_size.setValue(settings.value("train/batch_size", 64))
+        self.lr_g.setValue(settings.value("train/lr_g", 0.0002))
+        self.lr_d.setValue(settings.value("train/lr_d", 0.0002))
+        self._select(self.loss_choice, settings.value("train/loss", "nonsat"))
+        self._select(self.augment_choice, settings.value("train/augment", "flip"))
+        self.ema_check.setChecked(settings.value("train/ema", True))
+        self._select(self.precision_choice, settings.value("train/precision", "auto"))
+        self.seed.setValue(settings.value("train/seed", 0))
+        self.sample_every.setValue(settings.value("train/sample_every", 0))
+        self.checkpoint_minutes.setValue(settings.value("train/checkpoint_minutes", 10.0))
+        self.advanced_toggle.setChecked(settings.value("train/advanced_shown", False))
+
+    def save_settings(self) -> None:
+        settings = self.workspace.settings
+        settings.set_value("train/preset", self.preset_choice.currentData())
+        kind = self.length_choice.currentData()
+        settings.set_value("train/length", kind)
+        if kind != "auto":
+            settings.set_value(f"train/length_{kind}", self.length_value.value())
+        settings.set_value("train/batch_size", self.batch_size.value())
+        settings.set_value("train/lr_g", self.lr_g.value())
+        settings.set_value("train/lr_d", self.lr_d.value())
+        settings.set_value("train/loss", self.loss_choice.currentData())
+        settings.set_value("train/augment", self.augment_choice.currentData())
+        settings.set_value("train/ema", self.ema_check.isChecked())
+        settings.set_value("train/precision", self.precision_choice.currentData())
+        settings.set_value("train/seed", self.seed.value())
+        settings.set_value("train/sample_every", self.sample_every.value())
+        settings.set_value("train/checkpoint_minutes", self.checkpoint_minutes.value())
+        settings.set_value("train/advanced_shown", self.advanced_toggle.isChecked())
+        device = self.device_choice.currentData()
+        if device:
+            settings.set_value("train/device", device)
+
+    @staticmethod
+    def _select(box: QComboBox, key: str) -> None:
+        index = box.findData(key)
+        if index >= 0:
+            box.setCurrentIndex(index)
+
+    def _machine_probed(self, machine: MachineInfo) -> None:
+        self.machine = machine
+        single = [model for model in machine.models if model.domains == 1]
+        current = self.model_choice.currentData()
+        self.model_choice.clear()
+        for model in single:
+            self.model_choice.addItem(model.label, model.name)
+        self._select(self.model_choice, current or "dcgan")
+        self.device_choice.clear()
+        self.device_choice.addItem(f"Automatic — {machine.best_device.label}", "auto")
+        for device in machine.devices:
+            self.device_choice.addItem(device.label, device.key)
+        self._select(self.device_choice, self.workspace.settings.value("train/device", "auto"))
+        if not any(device.is_gpu for device in machine.devices):
+            self.device_choice.setToolTip("No GPU was found, so training runs on the CPU: expect minutes for rough "
+                                          "shapes, hours for detail. A CUDA build of PyTorch with an NVIDIA GPU, "
+                                          "or a Mac with Apple silicon, is many times faster.")
+
+    def _probe_failed(self, message: str) -> None:
+        self.banner.show_message(f"The training devices could not be listed: {message}", "warning")
+
+    def _device_is_gpu(self) -> bool:
+        key = self.device_choice.currentData() or "auto"
+        if self.machine is None:
+            return False
+        if key == "auto":
+            return self.machine.best_device.is_gpu
+        return key != "cpu"
+
+    def build_config(self) -> RunConfig:
+        """The run config the form describes, with the chosen dataset."""
+        config = RunConfig()
+        config.data = self.workspace.data_config()
+        config.data.augment = self.augment_choice.currentData()
+        config.model.name = self.model_choice.currentData() or "dcgan"
+        preset = self.preset_choice.currentData()
+        config.model.preset = preset
+        train = config.train
+        kind = self.length_choice.currentData()
+        value = self.length_value.value()
+        if kind == "minutes":
+            train.minutes = float(value)
+        elif kind == "epochs":
+            train.epochs = int(value)
+        elif kind == "steps":
+            train.steps = int(value)
+        train.batch_size = self.batch_size.value()
+        train.lr_g = round(self.lr_g.value(), 8)
+        train.lr_d = round(self.lr_d.value(), 8)
+        train.loss = self.loss_choice.currentData()
+        train.ema = self.ema_check.isChecked()
+        train.device = self.device_choice.currentData() or "auto"
+        train.precision = self.precision_choice.currentData()
+        train.seed = self.seed.value()
+        config.run.sample_every_epochs = self.sample_every.value()
+        config.run.checkpoint_every_minutes = float(self.checkpoint_minutes.value())
+        self._apply_preset(config, PRESETS[preset][1])
+        return config.validate()
+
+    def _apply_preset(self, config: RunConfig, factor: float) -> None:
+        """Scale the model's own default widths for this device by the preset's factor."""
+        if factor == 1.0:
+            return
+        import torch
+
+        from ...core.registry import get_recipe
+        probe = copy.deepcopy(config)
+        probe.model.g_width = probe.model.d_width = 0
+        device = torch.device("cuda" if self._device_is_gpu() else "cpu")
+        get_recipe(config.model.name).resolve_config(probe, device)
+        if probe.model.g_width:
+            config.model.g_width = max(4, int(probe.model.g_width * factor))
+        if probe.model.d_width:
+            config.model.d_width = max(4, int(probe.model.d_width * factor))
+
+    def show_config(self, config: RunConfig) -> None:
+        """Show a run's own settings in the form (for a run being continued)."""
+        data = config.data
+        self.dataset_title.setText("Built-in demo shapes" if data.demo else
+                                   ", ".join(Path(path).name for path in data.paths))
+        self.dataset_detail.setText(f"{data.size} × {data.size} px · {data.fit} · this run's own pictures")
+        train = config.train
+        self._select(self.model_choice, config.model.name)
+        self._select(self.preset_choice, config.model.preset if config.model.preset in PRESETS else "standard")
+        kind = "steps" if train.steps else "epochs" if train.epochs else "minutes" if train.minutes else "auto"
+        self._select(self.length_choice, kind)
+        self.length_value.setProperty("kind", kind)
+        self.length_value.setValue(float(train.steps or train.epochs or train.minutes or 1))
+        self.batch_size.setValue(train.batch_size)
+        self.lr_g.setValue(train.lr_g)
+        self.lr_d.setValue(train.lr_d)
+        self._select(self.loss_choice, train.loss)
+        self._select(self.augment_choice, config.data.augment)
+        self.ema_check.setChecked(train.ema)
+        self._select(self.precision_choice, train.precision)
+        self._select(self.device_choice, train.device)
+        self.seed.setValue(min(train.seed, self.seed.maximum()))
+
+    # -- dataset -----------------------------------------------------------------------------------
+
+    def _refresh_dataset(self) -> None:
+        data = self.workspace.dataset
+        report = self.workspace.dataset_report
+        self.dataset_title.setText(self.workspace.dataset_title())
+        parts = [f"{data.size} × {data.size} px", data.fit]
+        if report is not None:
+            parts.insert(0, f"{report.usable:,} pictures")
+        elif not data.demo:
+            parts.insert(0, "being checked…")
+        self.dataset_detail.setText(" · ".join(parts))
+        if data.demo and not self.session.busy and not self.workspace.settings.value("train/has_trained", False):
+            self.subtitle.setText("The built-in demo is ready: press Train to watch a GAN learn to draw shapes, "
+                                  "or choose your own pictures on the Dataset page.")
+
+    # -- running -----------------------------------------------------------------------------------
+
+    def _connect(self) -> None:
+        session = self.session
+        session.run_started.connect(self._run_started)
+        session.steps_progressed.connect(self._steps)
+        session.epoch_ended.connect(self._epoch_ended)
+        session.samples_saved.connect(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
+                                                                          event.grid))
+        session.data_progressed.connect(self._data_progress)
+        session.dataset_ready.connect(self._dataset_ready)
+        session.checkpoint_saved.connect(lambda event: self.workspace.say(
+            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s)."))
+        session.paused.connect(lambda event: self._show_paused(True))
+        session.resumed.connect(lambda event: self._show_paused(False))
+        session.warning_raised.connect(lambda event: self.banner.show_message(event.message, "warning"))
+        session.run_finished.connect(self._run_finished)
+        session.failed.connect(self._failed)
+        session.state_changed.connect(self._state_changed)
+        self.workspace.dataset_changed.connect(self._refresh_dataset)
+        self.workspace.dataset_scanned.connect(self._refresh_dataset)
+
+    def start(self) -> bool:
+        """Start a new run with the form's settings; refused (False) while one is running."""
+        if self.session.busy:
+            self.workspace.say("A run is already going; stop it before starting another.")
+            return False
+        try:
+            config = self.build_config()
+        except Exception as exc:  # a ConfigError sentence, or a bad value the form let through
+            self.banner.show_message(str(exc), "error")
+            return False
+        self.save_settings()
+        self.workspace.settings.set_value("train/has_trained", True)
+        self.banner.hide()
+        self._clear_live()
+        self.run_title.setText("Starting…")
+        self.run_detail.setText("")
+        self.progress_text.setText("Getting the pictures ready…")
+        return self.session.start(config)
+
+    def continue_run(self, run_dir: str, targets: dict | None = None) -> bool:
+        """Resume a saved run: show its history first, then train on from its latest checkpoint."""
+        if self.session.busy:
+            self.workspace.say("A run is already going; stop it before continuing another.")
+            return False
+        folder = RunFolder(run_dir)
+        try:
+            config = folder.load_config()
+        except Exception as exc:
+            self.banner.show_message(str(exc), "error")
+            return False
+        self.banner.hide()
+        self._clear_live()
+        self.show_config(config)
+        self.run_title.setText(folder.name)
+        self.progress_text.setText("Reading the run's history…")
+        self._set_running(True)
+        targets = dict(targets or {})
+
+        def history(task):
+            return [event for event in read_metrics(folder.metrics_path)
+                    if isinstance(event, (ev.RunStarted, ev.StepProgress))]
+
+        def loaded(events) -> None:
+            started = [event for event in events if isinstance(event, ev.RunStarted)]
+            if started:
+                self.plot.set_series(started[-1].loss_names, started[-1].stat_names)
+                self.plot.append_steps([event for event in events if isinstance(event, ev.StepProgress)])
+            self.gallery.load_run(folder)
+            self.progress_text.setText("Loading the checkpoint…")
+            if not self.session.resume(folder.path, **targets):
+                self._set_running(False)
+
+        def failed(message: str) -> None:
+            self._set_running(False)
+            self.banner.show_message(message, "error")
+
+        self.workspace.io_tasks.submit(history, loaded, failed, name="history")
+        return True
+
+    def toggle_pause(self) -> None:
+        state = self.session.state
+        if state == "training":
+            self.session.pause()
+            self.pause_button.setEnabled(False)  # until the engine confirms at the end of its step
+            self.progress_text.setText(self.progress_text.text() + "  — pausing…")
+        elif state == "paused":
+            self.session.resume_training()
+
+    def stop(self) -> None:
+        if self.session.busy:
+            self.session.stop()
+            self.progress_text.setText("Stopping after this step and saving a checkpoint…")
+            self.workspace.say("Stopping after this step and saving a checkpoint…", 0)
+
+    def _clear_live(self) -> None:
+        self.live = LiveRun()
+        self.plot.clear()
+        self.gallery.clear()
+        self.progress.setValue(0)
+        self.progress.setRange(0, 1000)
+
+    def _set_running(self, running: bool) -> None:
+        """Lock what cannot change mid-run; the buttons follow the session's state."""
+        self.settings_widget.setEnabled(not running)
+        self.locked_note.setVisible(running)
+        self.start_button.setEnabled(not running)
+        state = self.session.state
+        self.pause_button.setEnabled(running and state in ("training", "paused"))
+        self.stop_button.setEnabled(running and state in ("preparing", "training", "paused"))
+        if not running:
+            self._show_paused(False)
+
+    def _state_changed(self, state: str) -> None:
+        self._set_running(state != "idle")
+
+    def _show_paused(self, paused: bool) -> None:
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(icon("play" if paused else "pause"))
+        self.pause_button.setToolTip("Carry on training (Ctrl+P)" if paused else
+                                     "Pause after the current step; nothing is lost (Ctrl+P)")
+        self.pause_button.setEnabled(self.session.state in ("training", "paused"))
+        if paused:
+            self.progress_text.setText("Paused. Press Resume to carry on.")
+            self.workspace.say("Training paused.", 0)
+        elif self.session.state == "training":
+            self.workspace.say("Training resumed.")
+
+    def _data_progress(self, event: ev.DataProgress) -> None:
+        verb = {"decoding": "Preparing pictures", "drawing": "Drawing the demo shapes"}.get(event.stage, "Preparing")
+        self.progress_text.setText(f"{verb}: {event.done:,} of {event.total:,}")
+        if event.total:
+            self.progress.setRange(0, event.total)
+            self.progress.setValue(event.done)
+
+    def _dataset_ready(self, event: ev.DatasetReady) -> None:
+        source = "from the cache" if event.from_cache else f"in {event.seconds:.1f} s"
+        self.progress_text.setText(f"{event.usable:,} pictures ready ({source}); building the networks…")
+
+    def _run_started(self, event: ev.RunStarted) -> None:
+        self.live.started = event
+        self.live.last_epoch = event.start_epoch
+        self.progress.setRange(0, 1000)
+        self.run_title.setText(event.run_name)
+        self.run_detail.setText(f"  {event.device} · {event.dataset_size:,} pictures · batch {event.batch_size} · "
+                                f"target {tidy_target(event.target)}")
+        self.open_run_button.setEnabled(True)
+        self.plot.set_series(event.loss_names, event.stat_names)
+        if event.start_step:
+            self.plot.truncate_after(event.start_step)
+            self.gallery.drop_after(event.start_step)
+        verb = "Continuing" if event.start_step else "Training"
+        self.progress_text.setText(f"{verb}: the first steps are on their way…")
+        self.workspace.settings.set_value("session/active_run", event.run_dir)
+        self.workspace.say(f"{verb} {event.run_name} on {event.device}.")
+        self.workspace.runs_changed.emit()
+
+    def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
+        self.plot.append_steps(steps)
+        last = steps[-1]
+        self.live.last_step = last
+        started = self.live.started
+        fraction = None
+        if last.eta_seconds is not None and last.elapsed_seconds + last.eta_seconds > 0:
+            fraction = last.elapsed_seconds / (last.elapsed_seconds + last.eta_seconds)
+        elif started is not None and started.total_steps:
+            fraction = last.step / started.total_steps
+        if fraction is not None:
+            self.progress.setValue(int(1000 * min(1.0, fraction)))
+        parts = [f"Epoch {last.epoch + 1:,} ({last.epoch_fraction:.0%})"]
+        if started is not None and started.total_steps:
+            parts.append(f"step {last.step:,} of {started.total_steps:,}")
+        else:
+            parts.append(f"step {last.step:,}")
+        parts.append(f"{last.images_per_second:,.0f} images/s")
+        if last.eta_seconds is not None:
+            parts.append(f"{format_duration(last.eta_seconds)} left")
+        parts.append(f"{format_duration(last.elapsed_seconds)} trained")
+        if self.session.state != "stopping":
+            self.progress_text.setText("  ·  ".join(parts))
+
+    def _epoch_ended(self, event: ev.EpochEnded) -> None:
+        self.live.last_epoch = event.epoch
+
+    def _run_finished(self, event: ev.RunFinished) -> None:
+        run_dir = self.session.run_dir
+        if event.reason in ("error", "diverged"):
+            self.banner.show_message(event.message, "error")
+            self.progress_text.setText("Training stopped with a problem.")
+            self.workspace.say("Training stopped with a problem.", 0)
+        elif event.reason == "completed" or event.reason == "time_limit":
+            self.progress.setValue(1000)
+            text = event.message.split(" Continue with:")[0]
+            self.progress_text.setText(text)
+            actions = []
+            if run_dir is not None:
+                folder = str(run_dir)
+                actions = [("Make pictures", lambda: self.workspace.generate_requested.emit(folder)),
+                           ("Train longer", lambda: self.workspace.run_opened.emit(folder))]
+            self.banner.show_message(f"{text} The model is ready to make pictures.", "info", actions)
+            self.workspace.say(text, 0)
+        else:
+            text = f"Stopped at step {event.step:,}; a checkpoint is saved, so you can continue it from the Runs page."
+            self.progress_text.setText(text)
+            self.workspace.say(text, 0)
+        if not self.workspace.closing:
+            # Closing the window keeps the mark, so the next start offers to continue the run.
+            self.workspace.settings.remove("session/active_run")
+        self.workspace.runs_changed.emit()
+
+    def _failed(self, message: str) -> None:
+        if not self.banner.isVisible() or self.banner.message() != message:
+            self.banner.show_message(message, "error")
+        self.progress_text.setText("Training could not go on.")
+
+    def _open_current_run(self) -> None:
+        if self.session.run_dir is not None:
+            self.workspace.run_opened.emit(str(self.session.run_dir))
+
+    @property
+    def running(self) -> bool:
+        return self.session.busy

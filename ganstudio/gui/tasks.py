@@ -1,0 +1,148 @@
+"""Background work for the pages: plain Python functions on worker threads, answers delivered in the GUI thread.
+
+A task never touches a Qt object. It returns a value (or raises), and may call `task.progress(...)`;
+a GUI-thread timer drains the answers and calls the page's callbacks, so no Qt object ever crosses
+a thread and a slow task (a scan, a checkpoint load) never blocks the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
+
+from PySide6.QtCore import QObject, QTimer
+
+from ..core.errors import GanStudioError
+
+log = logging.getLogger(__name__)
+
+# The answer queue is drained this often while tasks are out: quick enough to feel instant, and
+# idle (the timer stops) when nothing is pending.
+DRAIN_INTERVAL_MS = 30
+
+
+class TaskCancelled(Exception):
+    """Raised inside a task that noticed `task.cancelled`; the task ends quietly."""
+
+
+def plain_message(exc: BaseException) -> str:
+    """The sentence a user reads for an error: ours as they are, anything else named and logged."""
+    if isinstance(exc, GanStudioError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "The computer ran out of memory; try a smaller image size or fewer pictures."
+    if isinstance(exc, OSError) and exc.strerror:
+        where = f" ({exc.filename})" if exc.filename else ""
+        return f"A file could not be read or written{where}: {exc.strerror}."
+    return (f"Something went wrong inside GAN Studio ({type(exc).__name__}: {str(exc)[:160]}); "
+            "the details are in the log file (Help > Open log folder).")
+
+
+class Task:
+    """One piece of background work: a cancel flag the work checks, and progress it reports."""
+
+    def __init__(self, runner: "TaskRunner", name: str):
+        self.name = name
+        self._runner = runner
+        self._cancel = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def check(self) -> None:
+        """Raise TaskCancelled if the task was cancelled; call between chunks of work."""
+        if self._cancel.is_set():
+            raise TaskCancelled()
+
+    def progress(self, *values: Any) -> None:
+        self._runner._answers.put(("progress", self, values))
+
+
+class TaskRunner(QObject):
+    """A small pool of worker threads whose results come back to callbacks in the GUI thread."""
+
+    def __init__(self, parent: QObject | None = None, workers: int = 2, name: str = "task"):
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ganstudio-{name}")
+        self._answers: queue.SimpleQueue = queue.SimpleQueue()
+        self._callbacks: dict[Task, tuple[Callable | None, Callable | None, Callable | None]] = {}
+        self._timer = QTimer(self)
+        self._timer.setInterval(DRAIN_INTERVAL_MS)
+        self._timer.timeout.connect(self._drain)
+        self._closed = False
+
+    def submit(self, work: Callable[[Task], Any], on_done: Callable[[Any], None] | None = None,
+               on_error: Callable[[str], None] | None = None, on_progress: Callable[..., None] | None = None,
+               name: str = "task") -> Task:
+        """Run `work(task)` on a worker; `on_done(result)` or `on_error(sentence)` follow in the GUI thread.
+
+        A cancelled task calls neither.
+        """
+        task = Task(self, name)
+        if self._closed:
+            task.cancel()
+            return task
+        self._callbacks[task] = (on_done, on_error, on_progress)
+
+        def run() -> None:
+            try:
+                result = work(task)
+            except TaskCancelled:
+                self._answers.put(("cancelled", task, None))
+            except BaseException as exc:  # every failure becomes a sentence in the GUI thread
+                if not isinstance(exc, GanStudioError):
+                    log.exception("background task %s failed", name)
+                self._answers.put(("error", task, plain_message(exc)))
+            else:
+                self._answers.put(("done", task, result))
+
+        self._pool.submit(run)
+        self._timer.start()
+        return task
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._callbacks)
+
+    def _drain(self) -> None:
+        latest_progress: dict[Task, tuple] = {}
+        finished: list[tuple[str, Task, Any]] = []
+        while True:
+            try:
+                kind, task, value = self._answers.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "progress":
+                latest_progress[task] = value  # only the newest progress of a task matters to a bar
+            else:
+                finished.append((kind, task, value))
+        for task, values in latest_progress.items():
+            callbacks = self._callbacks.get(task)
+            if callbacks and callbacks[2] is not None and not task.cancelled:
+                callbacks[2](*values)
+        for kind, task, value in finished:
+            on_done, on_error, _ = self._callbacks.pop(task, (None, None, None))
+            if task.cancelled or kind == "cancelled":
+                continue
+            if kind == "done" and on_done is not None:
+                on_done(value)
+            elif kind == "error" and on_error is not None:
+                on_error(value)
+        if not self._callbacks:
+            self._timer.stop()
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Cancel everything pending; with `wait`, block until running work has noticed and ended."""
+        self._closed = True
+        for task in list(self._callbacks):
+            task.cancel()
+        self._callbacks.clear()
+        self._timer.stop()
+        self._pool.shutdown(wait=wait, cancel_futures=True)

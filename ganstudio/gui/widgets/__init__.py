@@ -1,0 +1,1 @@
+"""Widgets the pages share: plots, galleries, thumbnail grids, banners."""

@@ -1,0 +1,296 @@
+"""The live loss plot: numpy buffers per curve, redrawn on a timer with downsampling and clip-to-view.
+
+Curves come from what the model declares (RunStarted.loss_names and stat_names), never from names
+written here. A million points per curve still redraws in a few milliseconds: pyqtgraph draws only
+the visible range, reduced to about two points per pixel column ('peak' keeps the spikes).
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
+
+from ...core import events as ev
+from .. import theme
+from ..resources import icon
+
+# The plot redraws at most this often; step events arrive about every 250 ms anyway.
+REDRAW_INTERVAL_MS = 200
+# Painting ten curves of 200,000 points takes about 90 ms on a 2-core CPU (a million: 150 ms), so long
+# histories redraw less often: one more millisecond of wait per this many points, up to the cap.
+POINTS_PER_EXTRA_MS = 500
+MAX_REDRAW_INTERVAL_MS = 3000
+# Smoothing slider 0..100 maps to a trailing mean over 1..MAX_SMOOTHING_POINTS points (quadratic, so
+# the low end, where most adjusting happens, is fine-grained).
+MAX_SMOOTHING_POINTS = 200
+DEFAULT_SMOOTHING = 40
+RAW_CURVE_ALPHA = 70
+
+
+def smoothing_window(slider_value: int) -> int:
+    return 1 + round((slider_value / 100) ** 2 * (MAX_SMOOTHING_POINTS - 1))
+
+
+class SeriesBuffer:
+    """One curve's points in growing arrays, with a running sum so smoothing costs O(new points)."""
+
+    def __init__(self, capacity: int = 4096):
+        self.x = np.empty(capacity, np.float64)
+        self.y = np.empty(capacity, np.float64)
+        self.running_sum = np.zeros(capacity + 1, np.float64)
+        self.smoothed = np.empty(capacity, np.float64)
+        self.count = 0
+        self._smoothed_count = 0
+        self._window = 1
+
+    def _reserve(self, needed: int) -> None:
+        capacity = len(self.x)
+        if needed <= capacity:
+            return
+        while capacity < needed:
+            capacity *= 2
+        for name in ("x", "y", "smoothed"):
+            grown = np.empty(capacity, np.float64)
+            grown[:self.count] = getattr(self, name)[:self.count]
+            setattr(self, name, grown)
+        grown_sum = np.zeros(capacity + 1, np.float64)
+        grown_sum[:self.count + 1] = self.running_sum[:self.count + 1]
+        self.running_sum = grown_sum
+
+    def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
+        added = len(xs)
+        if not added:
+            return
+        ys = np.nan_to_num(np.asarray(ys, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        self._reserve(self.count + added)
+        start, end = self.count, self.count + added
+        self.x[start:end] = xs
+        self.y[start:end] = ys
+        self.running_sum[start + 1:end + 1] = self.running_sum[start] + np.cumsum(ys)
+        self.count = end
+
+    def truncate_after(self, last_x: float) -> None:
+        """Forget points past `last_x` (a resumed run replays from its checkpoint's step)."""
+        keep = int(np.searchsorted(self.x[:self.count], last_x, side="right"))
+        self.count = keep
+        self._smoothed_count = min(self._smoothed_count, keep)
+
+    def clear(self) -> None:
+        self.count = 0
+        self._smoothed_count = 0
+
+    def raw(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.x[:self.count], self.y[:self.count]
+
+    def smoothed_curve(self, window: int) -> tuple[np.ndarray, np.ndarray]:
+        """The trailing mean over `window` points (fewer at the start), computed only where it is new."""
+        if window != self._window:
+            self._window = window
+            self._smoothed_count = 0
+        start, end = self._smoothed_count, self.count
+        if end > start:
+            index = np.arange(start, end)
+            low = np.maximum(0, index - window + 1)
+            self.smoothed[start:end] = (self.running_sum[index + 1] - self.running_sum[low]) / (index + 1 - low)
+            self._smoothed_count = end
+        return self.x[:self.count], self.smoothed[:self.count]
+
+
+class _Panel:
+    """One plot (losses, or statistics) and its curves."""
+
+    def __init__(self, plot: pg.PlotItem, names: tuple[str, ...], colours: Iterable[str]):
+        self.plot = plot
+        self.names = names
+        self.buffers = {name: SeriesBuffer() for name in names}
+        self.raw_curves: dict[str, pg.PlotDataItem] = {}
+        self.smooth_curves: dict[str, pg.PlotDataItem] = {}
+        colours = list(colours)[:len(names)]
+        # The legend is the plot's title line: a legend box inside the plot would hide the newest points.
+        keys = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
+                                         for name, colour in zip(names, colours))
+        plot.setTitle(keys)
+        for name, colour in zip(names, colours):
+            faint = pg.mkColor(colour)
+            faint.setAlpha(RAW_CURVE_ALPHA)
+            raw = plot.plot(pen=pg.mkPen(faint, width=1))
+            smooth = plot.plot(pen=pg.mkPen(colour, width=2))
+            for curve in (raw, smooth):
+                curve.setDownsampling(auto=True, method="peak")
+                curve.setClipToView(True)
+                curve.setSkipFiniteCheck(True)
+            self.raw_curves[name] = raw
+            self.smooth_curves[name] = smooth
+
+
+class MetricsPlot(QWidget):
+    """Losses above, the model's statistics below, sharing the step axis; smoothing and zoom below them."""
+
+    smoothing_changed = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self._panels: list[_Panel] = []
+        self._dirty = False
+        self._redraw_timer = QTimer(self)
+        self._redraw_timer.setSingleShot(True)
+        self._redraw_timer.setInterval(REDRAW_INTERVAL_MS)
+        self._redraw_timer.timeout.connect(self.redraw)
+
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setMinimumHeight(220)
+        self.graphics.ci.setContentsMargins(4, 4, 4, 4)
+        self.placeholder = QLabel("Losses appear here once training starts.")
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setProperty("role", "muted")
+
+        self.smoothing = QSlider(Qt.Orientation.Horizontal)
+        self.smoothing.setRange(0, 100)
+        self.smoothing.setValue(DEFAULT_SMOOTHING)
+        self.smoothing.setFixedWidth(140)
+        self.smoothing.setToolTip("Average each curve over recent points so the trend shows through the noise.\n"
+                                  "The faint line behind is the raw value.")
+        self.smoothing.valueChanged.connect(self._smoothing_moved)
+        self.fit_button = QToolButton()
+        self.fit_button.setIcon(icon("fit"))
+        self.fit_button.setToolTip("Show everything again after zooming (drag to pan, scroll to zoom, "
+                                   "right-drag to stretch an axis)")
+        self.fit_button.clicked.connect(self.fit_all)
+
+        controls = QHBoxLayout()
+        controls.setContentsMargins(4, 0, 4, 0)
+        smoothing_label = QLabel("Smoothing")
+        smoothing_label.setProperty("role", "muted")
+        controls.addWidget(smoothing_label)
+        controls.addWidget(self.smoothing)
+        controls.addStretch(1)
+        controls.addWidget(self.fit_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        layout.addWidget(self.placeholder, 1)
+        layout.addWidget(self.graphics, 1)
+        layout.addLayout(controls)
+        self.graphics.hide()
+
+    # -- building ----------------------------------------------------------------------------------
+
+    def set_series(self, loss_names: tuple[str, ...], stat_names: tuple[str, ...]) -> None:
+        """Lay out the curves the model declares; keeps the data when the names are unchanged."""
+        if self._panels and (self._panels[0].names, self._panel_names(1)) == (tuple(loss_names), tuple(stat_names)):
+            return
+        self.graphics.clear()
+        self._panels = []
+        colours = list(theme.SERIES_COLOURS)
+        loss_plot = self.graphics.addPlot(row=0, col=0)
+        self._style(loss_plot)
+        self._panels.append(_Panel(loss_plot, tuple(loss_names), colours))
+        if stat_names:
+            stat_plot = self.graphics.addPlot(row=1, col=0)
+            self._style(stat_plot)
+            stat_plot.setXLink(loss_plot)
+            self._panels.append(_Panel(stat_plot, tuple(stat_names), colours[len(loss_names):]))
+            self.graphics.ci.layout.setRowStretchFactor(0, 3)
+            self.graphics.ci.layout.setRowStretchFactor(1, 2)
+        loss_plot.setLabel("bottom", "step" if not stat_names else "")
+        if stat_names:
+            self._panels[1].plot.setLabel("bottom", "step")
+        self.placeholder.hide()
+        self.graphics.show()
+
+    def apply_theme(self) -> None:
+        """Repaint in the current look's colours (pyqtgraph's defaults only reach new plots)."""
+        colours = theme.current()
+        self.graphics.setBackground(colours.base)
+        for panel in self._panels:
+            for side in ("left", "bottom"):
+                axis = panel.plot.getAxis(side)
+                axis.setPen(pg.mkPen(colours.muted))
+                axis.setTextPen(pg.mkPen(colours.muted))
+
+    def _panel_names(self, index: int) -> tuple[str, ...]:
+        return self._panels[index].names if len(self._panels) > index else ()
+
+    def _style(self, plot: pg.PlotItem) -> None:
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.getViewBox().setMouseMode(pg.ViewBox.PanMode)
+
+    def clear(self) -> None:
+        for panel in self._panels:
+            for buffer in panel.buffers.values():
+                buffer.clear()
+        self._dirty = True
+        self.redraw()
+
+    # -- data --------------------------------------------------------------------------------------
+
+    def append_steps(self, steps: Iterable[ev.StepProgress]) -> None:
+        """Add step events (live or replayed); the curves redraw on the next tick of the redraw timer."""
+        steps = list(steps)
+        if not steps or not self._panels:
+            return
+        xs = np.fromiter((event.step for event in steps), np.float64, len(steps))
+        for panel, source in zip(self._panels, ("losses", "stats")):
+            for name, buffer in panel.buffers.items():
+                values = np.fromiter((getattr(event, source).get(name, np.nan) for event in steps), np.float64,
+                                     len(steps))
+                buffer.extend(xs, values)
+        self._mark_dirty()
+
+    def truncate_after(self, step: int) -> None:
+        for panel in self._panels:
+            for buffer in panel.buffers.values():
+                buffer.truncate_after(step)
+        self._mark_dirty()
+
+    def point_count(self, name: str) -> int:
+        for panel in self._panels:
+            if name in panel.buffers:
+                return panel.buffers[name].count
+        return 0
+
+    def curve_data(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """The smoothed curve as drawn (for tests and export)."""
+        for panel in self._panels:
+            if name in panel.buffers:
+                return panel.buffers[name].smoothed_curve(smoothing_window(self.smoothing.value()))
+        raise KeyError(name)
+
+    def _mark_dirty(self) -> None:
+        self._dirty = True
+        if not self._redraw_timer.isActive():
+            points = max((buffer.count for panel in self._panels for buffer in panel.buffers.values()), default=0)
+            self._redraw_timer.setInterval(min(MAX_REDRAW_INTERVAL_MS, REDRAW_INTERVAL_MS + points // POINTS_PER_EXTRA_MS))
+            self._redraw_timer.start()
+
+    def _smoothing_moved(self, value: int) -> None:
+        self._dirty = True
+        self.redraw()
+        self.smoothing_changed.emit(value)
+
+    def redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        window = smoothing_window(self.smoothing.value())
+        for panel in self._panels:
+            for name, buffer in panel.buffers.items():
+                x, y = buffer.raw()
+                sx, sy = buffer.smoothed_curve(window)
+                panel.smooth_curves[name].setData(sx, sy)
+                raw_curve = panel.raw_curves[name]
+                if window > 1:
+                    raw_curve.setData(x, y)
+                    raw_curve.show()
+                else:
+                    raw_curve.hide()
+
+    def fit_all(self) -> None:
+        for panel in self._panels:
+            panel.plot.enableAutoRange()

@@ -1,0 +1,68 @@
+"""What the pages share: settings, background workers, the training session and the chosen dataset."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..core.config import DataConfig
+from ..core.data.scan import DatasetReport
+from .bridge import TrainingSession
+from .settings import AppSettings
+from .tasks import TaskRunner
+
+
+class Workspace(QObject):
+    """One per window. Pages talk to each other through it, never to each other directly."""
+
+    dataset_changed = Signal()        # the chosen dataset or its settings changed
+    dataset_scanned = Signal()        # a scan finished: report and pixels are current
+    status_message = Signal(str, int)  # text for the status bar, and for how many ms (0: until replaced)
+    page_requested = Signal(str)      # a page asks the window to show another (by key)
+    runs_changed = Signal()           # a run was written or opened; lists of runs should refresh
+    run_opened = Signal(str)          # show this run folder on the Runs page
+    generate_requested = Signal(str)  # open this run folder on the Generate page
+    resume_requested = Signal(str, object)  # continue this run: (folder, dict of epochs/steps/minutes)
+
+    def __init__(self, settings: AppSettings, engine: ModuleType | Any | None = None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.settings = settings
+        self.io_tasks = TaskRunner(self, workers=2, name="io")
+        # One worker: networks loaded for generating are used by one thread at a time.
+        self.model_tasks = TaskRunner(self, workers=1, name="model")
+        self.session = TrainingSession(self, engine)
+        self.dataset = DataConfig(demo=True)
+        self.dataset_report: DatasetReport | None = None
+        self.dataset_pixels: np.ndarray | None = None
+        self.closing = False  # the window is closing: a run stopping now should be offered again next time
+
+    def data_config(self) -> DataConfig:
+        """A copy of the chosen dataset's settings, for a run config."""
+        data = self.dataset
+        return DataConfig(paths=list(data.paths), demo=data.demo, size=data.size, fit=data.fit,
+                          background=data.background, augment=data.augment)
+
+    def dataset_title(self) -> str:
+        if self.dataset.demo:
+            return "Built-in demo shapes"
+        if self.dataset_report is not None:
+            return self.dataset_report.name
+        paths = self.dataset.paths
+        return Path(paths[0]).name if paths else "No dataset"
+
+    def reveal(self, path: str | Path) -> None:
+        """Show a folder or file in the system's file manager."""
+        from .desktop import reveal
+        if not reveal(path):
+            self.say(f"No file manager could be opened; the folder is {path}.", 0)
+
+    def say(self, text: str, timeout_ms: int = 6000) -> None:
+        self.status_message.emit(text, timeout_ms)
+
+    def shutdown(self) -> None:
+        self.io_tasks.shutdown()
+        self.model_tasks.shutdown()

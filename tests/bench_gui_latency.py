@@ -1,0 +1,206 @@
+"""Benchmark: how responsive the window stays while it trains, and whether training in it is as fast as the CLI.
+
+Not collected by pytest (no test_ prefix). Run from the repository root, on an otherwise quiet machine:
+
+    QT_QPA_PLATFORM=offscreen python tests/bench_gui_latency.py            # or under Xvfb with DISPLAY set
+    python tests/bench_gui_latency.py --minutes 1 --repeats 3 --size 64
+
+Each repeat trains the built-in demo on the CPU for the same minutes twice, with the same settings:
+once with `ganstudio train` in a subprocess (headless), once in the app's main window with the Train
+page showing (live plot and gallery). The order alternates between repeats. While the app trains, a
+10 ms heartbeat timer in the GUI thread records how late each tick fires: that lateness is the
+event-loop latency a user would feel as a stutter. Images per second come from each run's own
+metrics.jsonl, after the first 20% of training time (warm-up), the same way for both.
+Last, the live plot is timed with a million points per curve.
+
+On a machine shared with other work, torch's two-thread CPU kernels suffer badly when one of their
+threads is descheduled (we saw 22-84 images/s with two threads and 454 with one, at the same load):
+`--threads 1` gives both sides one thread, which compares the app and the CLI far more steadily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+HEARTBEAT_MS = 10
+WARMUP_SHARE = 0.2
+
+
+def images_per_second(metrics_path: Path) -> float:
+    from ganstudio.core import events as ev
+    from ganstudio.core.sinks import read_metrics
+    steps = [event for event in read_metrics(metrics_path) if isinstance(event, ev.StepProgress)]
+    if not steps:
+        return float("nan")
+    end = steps[-1].elapsed_seconds
+    kept = [event for event in steps if event.elapsed_seconds >= end * WARMUP_SHARE]
+    if len(kept) < 2:  # too few events to skip the warm-up: the whole run's average
+        return steps[-1].images_seen / max(1e-9, end)
+    first, last = kept[0], kept[-1]
+    return (last.images_seen - first.images_seen) / max(1e-9, last.elapsed_seconds - first.elapsed_seconds)
+
+
+def run_cli(root: Path, minutes: float, size: int, index: int) -> float:
+    run_dir = root / f"cli-{index}"
+    command = [sys.executable, "-m", "ganstudio", "train", "--demo", "--device", "cpu", "--size", str(size),
+               "--minutes", str(minutes), "--run", str(run_dir)]
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=os.environ.copy())
+    return images_per_second(run_dir / "metrics.jsonl")
+
+
+def run_app(app, minutes: float, size: int) -> tuple[float, list[float]]:
+    from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
+
+    from ganstudio.gui.main_window import MainWindow
+    from ganstudio.gui.settings import AppSettings
+
+    settings = AppSettings(Path(tempfile.mkdtemp()) / "bench.ini")
+    settings.set_value("dataset/demo", True)
+    settings.set_value("dataset/size", size)
+    window = MainWindow(settings)
+    window.resize(1360, 860)
+    window.show()
+    window.show_page("train")
+    page = window.train_page
+    page.device_choice.setCurrentIndex(max(0, page.device_choice.findData("cpu")))
+    page.length_choice.setCurrentIndex(page.length_choice.findData("minutes"))
+    page.length_value.setValue(minutes)
+
+    loop = QEventLoop()
+    lateness: list[float] = []
+    clock = QElapsedTimer()
+    heartbeat = QTimer()
+    heartbeat.setTimerType(Qt.TimerType.PreciseTimer)
+    heartbeat.setInterval(HEARTBEAT_MS)
+    state = {"last": None}
+
+    def beat() -> None:
+        now = clock.nsecsElapsed() / 1e6
+        if state["last"] is not None and window.workspace.session.state == "training":
+            lateness.append(max(0.0, now - state["last"] - HEARTBEAT_MS))
+        state["last"] = now
+
+    heartbeat.timeout.connect(beat)
+    window.workspace.session.thread_ended.connect(loop.quit)
+    QTimer.singleShot(3000, page.start)  # let the demo scan settle first, as a user would
+    clock.start()
+    heartbeat.start()
+    loop.exec()
+    heartbeat.stop()
+    run_dir = window.workspace.session.run_dir
+    speed = images_per_second(Path(run_dir) / "metrics.jsonl")
+    window.close()
+    window.workspace.shutdown()
+    window.deleteLater()
+    return speed, lateness
+
+
+def time_plot(points: int) -> tuple[float, float]:
+    from ganstudio.core import events as ev
+    from ganstudio.gui.widgets.metrics_plot import MetricsPlot
+    plot = MetricsPlot()
+    plot.resize(700, 500)
+    plot.show()
+    plot.set_series(("D/real", "D/fake", "G/adv"), ("D(x)", "D(G(z))"))
+    rng = np.random.default_rng(0)
+    chunk = 10_000
+    started = time.perf_counter()
+    for start in range(0, points, chunk):
+        values = rng.random((chunk, 5))
+        plot.append_steps([ev.StepProgress(step=start + i + 1, epoch=0, epoch_fraction=0.0, images_seen=0,
+                                           images_per_second=0.0, elapsed_seconds=0.0, eta_seconds=None,
+                                           losses={"D/real": v[0], "D/fake": v[1], "G/adv": v[2]},
+                                           stats={"D(x)": v[3], "D(G(z))": v[4]})
+                           for i, v in enumerate(values)])
+    append_seconds = time.perf_counter() - started
+    plot.redraw()
+    plot.graphics.grab()
+    redraws = []
+    for _ in range(5):
+        plot.append_steps([ev.StepProgress(step=points + 1, epoch=0, epoch_fraction=0.0, images_seen=0,
+                                           images_per_second=0.0, elapsed_seconds=0.0, eta_seconds=None,
+                                           losses={"D/real": 0.5, "D/fake": 0.5, "G/adv": 1.0},
+                                           stats={"D(x)": 0.5, "D(G(z))": 0.5})])
+        points += 1
+        started = time.perf_counter()
+        plot.redraw()
+        plot.graphics.grab()  # forces a full paint of both plots
+        redraws.append(time.perf_counter() - started)
+    return append_seconds, statistics.median(redraws)
+
+
+def percentile(values: list[float], share: float) -> float:
+    return float(np.percentile(np.asarray(values), share * 100)) if values else float("nan")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=2.0, help="training minutes per run (default 2)")
+    parser.add_argument("--repeats", type=int, default=2, help="app/CLI pairs, order alternating (default 2)")
+    parser.add_argument("--size", type=int, default=32, help="image size (default 32)")
+    parser.add_argument("--plot-points", type=int, default=1_000_000, help="points per curve for the plot timing")
+    parser.add_argument("--threads", type=int, default=0, help="torch CPU threads for both sides (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the CLI subprocess inherits it
+        import torch
+        torch.set_num_threads(args.threads)
+
+    root = Path(tempfile.mkdtemp(prefix="ganstudio-bench-"))
+    os.environ["GANSTUDIO_DATA_DIR"] = str(root / "data")
+    os.environ["GANSTUDIO_CACHE_DIR"] = str(root / "cache")
+    from PySide6.QtWidgets import QApplication
+
+    from ganstudio.core.config import DataConfig
+    from ganstudio.core.data.cache import load_dataset
+    from ganstudio.gui import theme
+
+    app = QApplication(sys.argv[:1])
+    theme.apply(app, "light")
+    load_dataset(DataConfig(demo=True, size=args.size))  # both start from the decoded-dataset cache
+    print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, torch threads {args.threads or 'default'}, "
+          f"demo at {args.size} px, "
+          f"{args.minutes:g} min per run, {args.repeats} repeats", flush=True)
+
+    app_speeds, cli_speeds, lateness = [], [], []
+    for repeat in range(args.repeats):
+        order = ("cli", "app") if repeat % 2 == 0 else ("app", "cli")
+        for kind in order:
+            if kind == "cli":
+                speed = run_cli(root, args.minutes, args.size, repeat)
+                cli_speeds.append(speed)
+            else:
+                speed, late = run_app(app, args.minutes, args.size)
+                app_speeds.append(speed)
+                lateness.extend(late)
+                print(f"  app heartbeat this run: p50 {percentile(late, 0.5):.1f} ms, "
+                      f"p99 {percentile(late, 0.99):.1f} ms, max {max(late, default=float('nan')):.1f} ms "
+                      f"over {len(late):,} ticks", flush=True)
+            print(f"repeat {repeat + 1}: {kind} {speed:.1f} images/s", flush=True)
+
+    print()
+    print(f"event-loop latency while training (heartbeat lateness over {len(lateness):,} ticks of {HEARTBEAT_MS} ms): "
+          f"p50 {percentile(lateness, 0.5):.1f} ms, p99 {percentile(lateness, 0.99):.1f} ms, "
+          f"max {max(lateness, default=float('nan')):.1f} ms")
+    app_median, cli_median = statistics.median(app_speeds), statistics.median(cli_speeds)
+    print(f"images/s, app: {', '.join(f'{s:.1f}' for s in app_speeds)} (median {app_median:.1f})")
+    print(f"images/s, CLI: {', '.join(f'{s:.1f}' for s in cli_speeds)} (median {cli_median:.1f})")
+    print(f"app / CLI: {app_median / cli_median:.3f}")
+    if args.plot_points:
+        append_seconds, redraw_seconds = time_plot(args.plot_points)
+        print(f"plot with {args.plot_points:,} points in each of 5 curves: appending took {append_seconds:.1f} s "
+              f"in chunks of 10,000; a redraw and full repaint takes {redraw_seconds * 1000:.0f} ms")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

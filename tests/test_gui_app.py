@@ -1,0 +1,148 @@
+"""The app as a whole: entry point, layering, resources shipped, theme, shortcuts, and what it remembers."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QApplication
+
+import ganstudio
+from ganstudio.gui import theme
+from ganstudio.gui.resources import app_icon, icon, resources_dir
+from ganstudio.gui.settings import AppSettings
+
+ROOT = Path(ganstudio.__file__).resolve().parent.parent
+
+
+def test_only_the_gui_package_imports_qt():
+    for path in (ROOT / "ganstudio").rglob("*.py"):
+        if "gui" in path.relative_to(ROOT / "ganstudio").parts:
+            continue
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import)\s+(PySide6|pyqtgraph|shiboken6)", text, re.M), path
+
+
+OPEN_AND_CLOSE = """
+import sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from ganstudio.cli import main
+
+app = QApplication(sys.argv[:1])
+
+def close_when_shown():
+    for widget in QApplication.topLevelWidgets():
+        if type(widget).__name__ == "MainWindow" and widget.isVisible():
+            print("shown:", widget.windowTitle(), flush=True)
+            widget.close()
+            return
+    QTimer.singleShot(50, close_when_shown)
+
+QTimer.singleShot(50, close_when_shown)
+sys.exit(main([]))
+"""
+
+
+def test_ganstudio_without_arguments_opens_the_window_and_exits_cleanly(tiny_dataset):
+    settings = AppSettings()
+    settings.set_value("dataset/paths", [str(tiny_dataset)])
+    settings.set_value("dataset/demo", False)
+    settings.sync()
+    result = subprocess.run([sys.executable, "-c", OPEN_AND_CLOSE], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "QT_QPA_PLATFORM": "offscreen"})
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "shown: GAN Studio" in result.stdout
+
+
+def test_the_window_opens_without_waiting_for_torch():
+    """torch takes seconds to import; the window's own modules must not need it (the probe loads it later)."""
+    script = "import sys\nimport ganstudio.gui.app, ganstudio.gui.main_window\nprint('torch' in sys.modules)\n"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "False"
+
+
+def test_every_resource_is_shipped_and_loads(qtbot):
+    folder = resources_dir()
+    assert folder == ROOT / "resources"
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][
+        "ganstudio.resources"]
+    for path in folder.rglob("*"):
+        if path.is_file():
+            relative = path.relative_to(folder).as_posix()
+            assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns), f"{relative} would not ship"
+    for svg in (folder / "icons").glob("*.svg"):
+        assert not icon(svg.stem).pixmap(QSize(24, 24)).isNull(), svg.name
+    assert app_icon().availableSizes(), "the app icon has its PNG sizes"
+    assert "ganstudio.resources" in (ROOT / "setup.py").read_text()
+
+
+def test_the_packaging_recipe_names_files_that_exist():
+    spec = (ROOT / "packaging" / "ganstudio.spec").read_text()
+    named = re.findall(r"(?:ROOT|PACKAGING)\s*/\s*\"([^\"]+)\"", spec)
+    assert named, "the spec names its inputs relative to the repository"
+    for relative in named:
+        assert (ROOT / relative).exists() or (ROOT / "packaging" / relative).exists(), relative
+    desktop = (ROOT / "packaging" / "ganstudio.desktop").read_text()
+    assert "Exec=ganstudio" in desktop and "Icon=ganstudio" in desktop
+    assert (ROOT / "packaging" / "README.md").exists()
+
+
+def test_dark_and_light_looks(qtbot, make_window, tiny_dataset):
+    window = make_window(dataset=tiny_dataset)
+    window.set_theme("dark")
+    assert theme.current().dark and QApplication.palette().window().color().lightness() < 60
+    assert window.settings.value("view/theme", "") == "dark"
+    window.set_theme("light")
+    assert not theme.current().dark and QApplication.palette().window().color().lightness() > 200
+
+
+def test_keyboard_shortcuts_switch_pages(qtbot, make_window, tiny_dataset):
+    window = make_window(dataset=tiny_dataset)
+    with qtbot.waitActive(window):
+        window.activateWindow()
+    for number, key in ((1, "dataset"), (3, "generate"), (4, "runs"), (2, "train")):
+        qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
+        assert window.current_page_key() == key
+
+
+def test_the_window_remembers_its_page_and_settings(qtbot, make_window, tiny_dataset):
+    window = make_window(dataset=tiny_dataset)
+    window.show_page("runs")
+    window.train_page.batch_size.setValue(24)
+    window.close()
+    saved_geometry = window.settings.bytes_value("window/geometry")
+    assert saved_geometry is not None and window.settings.bytes_value("splitters/train") is not None
+    again = make_window(window_size=None)
+    assert again.current_page_key() == "runs"
+    assert again.train_page.batch_size.value() == 24
+    assert again.restoreGeometry(saved_geometry)
+    assert again.workspace.dataset.paths == [str(tiny_dataset)]
+
+
+def test_a_built_wheel_holds_every_package_and_the_resources(tmp_path):
+    """What `pip install .` installs: every package (namespace ones too) and resources/ as ganstudio/resources."""
+    setuptools = pytest.importorskip("setuptools")
+    if int(setuptools.__version__.split(".")[0]) < 68:
+        pytest.skip("building needs setuptools 68 or newer")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+                             "-w", str(tmp_path), str(ROOT)], capture_output=True, text=True, timeout=300,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    wheel = next(tmp_path.glob("ganstudio-*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+    for source in (ROOT / "ganstudio").rglob("*.py"):
+        assert source.relative_to(ROOT).as_posix() in names, f"{source.relative_to(ROOT)} is not in the wheel"
+    for resource in resources_dir().rglob("*"):
+        if resource.is_file():
+            assert f"ganstudio/resources/{resource.relative_to(resources_dir()).as_posix()}" in names

@@ -1,0 +1,146 @@
+"""The Generate and Runs pages with a real tiny trained run: pictures by seed, favourites, exports, history."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PIL import Image
+
+from conftest import tiny_config, write_pictures
+from gui_helpers import drop_paths
+from ganstudio.core import engine
+from ganstudio.core.export import read_png_metadata
+from ganstudio.core.runs import RunFolder
+from ganstudio.gui.media import find_ffmpeg
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory):
+    """A tiny run trained once for this module, in a folder outside the data folder (as the CLI would)."""
+    root = tmp_path_factory.mktemp("trained")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANSTUDIO_DATA_DIR", str(root / "data"))
+        patch.setenv("GANSTUDIO_CACHE_DIR", str(root / "cache"))
+        write_pictures(root / "pictures", 40)
+        config = tiny_config(root / "pictures", root / "elsewhere" / "cli-run", epochs=2)
+        config.run.sample_every_epochs = 1
+        engine.run(config)
+    return RunFolder(root / "elsewhere" / "cli-run")
+
+
+def open_on_generate(qtbot, window, run: RunFolder):
+    page = window.generate_page
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        window.workspace.generate_requested.emit(str(run.path))
+    assert window.current_page_key() == "generate"
+    return page
+
+
+def test_pictures_by_seed_and_at_random(qtbot, make_window, tiny_dataset, trained_run):
+    window = make_window(dataset=tiny_dataset)
+    page = open_on_generate(qtbot, window, trained_run)
+    assert page.checkpoint_choice.currentText().startswith("Latest — step 10")
+    page.first_seed.setValue(7)
+    page.count.setValue(5)
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.generate_button.click()
+    assert page.batch.seeds == [7, 8, 9, 10, 11]
+    assert page.grid.picture_model.rowCount() == 5
+    assert page.grid.picture_model.data(page.grid.picture_model.index(0)) == "seed 7"
+    first = page.batch.pixels.copy()
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.generate_button.click()
+    assert (page.batch.pixels == first).all(), "a seed always gives the same picture"
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.random_button.click()
+    assert len(page.batch.seeds) == 5 and page.batch.seeds != [7, 8, 9, 10, 11]
+
+
+def test_favourites_are_starred_and_remembered(qtbot, make_window, tiny_dataset, trained_run):
+    window = make_window(dataset=tiny_dataset)
+    page = open_on_generate(qtbot, window, trained_run)
+    page.grid.setCurrentIndex(page.grid.picture_model.index(2))
+    seed = page.batch.seeds[2]
+    page.star_button.click()
+    assert page.grid.picture_model.starred == {2}
+    favourites_file = trained_run.path / "favourites.json"
+    qtbot.waitUntil(lambda: favourites_file.exists(), timeout=10_000)
+    assert seed in json.loads(favourites_file.read_text())["seeds"]
+    page.only_starred.setChecked(True)
+    assert page.grid.picture_model.rowCount() == 1
+    favourites_file.unlink()
+
+
+def test_export_writes_what_it_says_with_metadata(qtbot, make_window, tiny_dataset, trained_run, tmp_path):
+    window = make_window(dataset=tiny_dataset)
+    page = open_on_generate(qtbot, window, trained_run)
+    page.grid.selectAll()
+    out = tmp_path / "exports"
+    with qtbot.waitSignal(page.exported, timeout=30_000) as exported:
+        page.export_pngs(out)
+    paths = exported.args[0]
+    assert len(paths) == len(page.batch.seeds) and all(path.exists() for path in paths)
+    assert sorted(path.name for path in out.iterdir()) == sorted(path.name for path in paths)
+    metadata = read_png_metadata(paths[0])
+    assert metadata["seed"] == str(page.batch.seeds[0]) and metadata["model"] == "dcgan"
+    assert metadata["run"] == "cli-run" and metadata["step"] == "10"
+    assert str(out) in page.banner.message()
+
+    with qtbot.waitSignal(page.exported, timeout=30_000) as exported:
+        page.export_grid(out)
+    grid = exported.args[0][0]
+    assert grid.name.startswith("grid_") and read_png_metadata(grid)["seeds"].startswith(str(page.batch.seeds[0]))
+
+    page.seed_a.setValue(3)
+    page.seed_b.setValue(4)
+    page.frames.setValue(6)
+    with qtbot.waitSignal(page.animation_made, timeout=60_000):
+        page.animate_button.click()
+    assert len(page.animation.frames) == 12, "there and back again"
+    with qtbot.waitSignal(page.exported, timeout=30_000) as exported:
+        page.export_animation("gif", out)
+    gif = exported.args[0][0]
+    with Image.open(gif) as image:
+        assert image.n_frames == 12 and image.width >= 256 and b"cli-run" in image.info.get("comment", b"")
+    assert page.export_mp4_button.isEnabled() == (find_ffmpeg() is not None)
+    if find_ffmpeg() is not None:
+        with qtbot.waitSignal(page.exported, timeout=60_000) as exported:
+            page.export_animation("mp4", out)
+        mp4 = exported.args[0][0]
+        assert mp4.suffix == ".mp4" and mp4.stat().st_size > 1000
+
+
+def test_a_run_written_elsewhere_opens_with_history_and_gallery(qtbot, make_window, tiny_dataset, trained_run):
+    window = make_window(dataset=tiny_dataset)
+    runs = window.runs_page
+    with qtbot.waitSignal(runs.details_shown, timeout=30_000):
+        assert drop_paths(window, [trained_run.path]), "a run folder dropped on the window opens"
+    assert window.current_page_key() == "runs"
+    assert runs.table.topLevelItemCount() == 1 and runs.table.topLevelItem(0).text(0) == "cli-run"
+    assert runs.detail_title.text() == "cli-run"
+    assert runs.plot.point_count("G/adv") > 0
+    assert len(runs.gallery.entries) == 2
+    assert runs.continue_button.isEnabled() and runs.generate_button.isEnabled()
+    assert str(trained_run.path) in window.settings.value("runs/opened", [])
+
+
+def test_continuing_a_run_from_the_runs_page(qtbot, make_window, tiny_dataset, trained_run, tmp_path):
+    copy_dir = tmp_path / "copy-of-run"
+    import shutil
+    shutil.copytree(trained_run.path, copy_dir)
+    window = make_window(dataset=tiny_dataset)
+    runs = window.runs_page
+    with qtbot.waitSignal(runs.details_shown, timeout=30_000):
+        runs.open_folder(str(copy_dir))
+    runs.continue_kind.setCurrentIndex(runs.continue_kind.findData("epochs"))
+    runs.continue_amount.setValue(1)
+    session = window.workspace.session
+    with qtbot.waitSignal(session.run_started, timeout=120_000) as started:
+        runs.continue_button.click()
+    assert started.args[0].start_step == 10 and window.current_page_key() == "train"
+    with qtbot.waitSignal(session.run_finished, timeout=120_000) as finished:
+        pass
+    assert finished.args[0].reason == "completed" and finished.args[0].epoch == 3
+    qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
+    assert RunFolder(copy_dir).latest_checkpoint().name == "step_000000015.pt"
