@@ -181,9 +181,12 @@ class CycleGANRecipe(Recipe):
         self.generator_b = ResnetGenerator(spec).to(device)  # B to A
         self.discriminator_a = PatchDiscriminator(disc_filters).to(device)  # judges B pictures
         self.discriminator_b = PatchDiscriminator(disc_filters).to(device)  # judges A pictures
+        # Channels-last feeds GPU tensor cores; on CPUs these networks ran 8% slower with it (2-core EPYC,
+        # 128 px, both presets, interleaved timing), so there they keep PyTorch's usual layout.
+        self.memory_format = torch.channels_last if device.type == "cuda" else torch.contiguous_format
         for network in self.networks().values():
             network.apply(init_weights)
-            network.to(memory_format=torch.channels_last)
+            network.to(memory_format=self.memory_format)
         betas = (train.beta1, train.beta2)
         self.base_lr_g, self.base_lr_d = train.lr_g, train.lr_d
         self.optimizer_g = torch.optim.Adam([*self.generator_a.parameters(), *self.generator_b.parameters()],
@@ -205,9 +208,9 @@ class CycleGANRecipe(Recipe):
     def attach_data(self, domain_pixels: list[np.ndarray]) -> None:
         """The gallery's fixed test pictures: evenly spaced through each domain, centre windows at training size."""
         size = self.config.data.size
+        count = min(preview_count(size), *(len(pixels) for pixels in domain_pixels))  # whole columns in the grid
         picked = []
         for pixels in domain_pixels:
-            count = min(preview_count(size), len(pixels))
             indices = np.linspace(0, len(pixels) - 1, count).round().astype(int)
             top, left = (pixels.shape[1] - size) // 2, (pixels.shape[2] - size) // 2
             picked.append(torch.from_numpy(np.ascontiguousarray(pixels[indices, top:top + size, left:left + size])))
@@ -221,7 +224,7 @@ class CycleGANRecipe(Recipe):
             group["lr"] = self.base_lr_d * self.lr_factor
 
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
-        real_a, real_b = batches
+        real_a, real_b = (batch.contiguous(memory_format=self.memory_format) for batch in batches)
         count = real_a.shape[0]
         discriminators = (self.discriminator_a, self.discriminator_b)
         with autocast(self.device, self.precision):
@@ -260,7 +263,7 @@ class CycleGANRecipe(Recipe):
 
         return torch.stack([loss_d_a.detach(), loss_g_a.detach(), loss_cycle_a.detach(), loss_idt_a.detach(),
                             loss_d_b.detach(), loss_g_b.detach(), loss_cycle_b.detach(), loss_idt_b.detach(),
-                            torch.tensor(self.base_lr_g * self.lr_factor, device=loss_g.device)])
+                            loss_g.detach().new_full((), self.base_lr_g * self.lr_factor)])  # a fill, not a copy
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
