@@ -141,3 +141,18 @@ def test_open_translator_needs_exactly_one_source(weights):
     with pytest.raises(ConfigError, match="AtoB or BtoA"):
         open_translator(weights=weights, direction="sideways", device="cpu")
     assert open_generator(weights).direction is None
+
+
+def test_running_out_of_memory_retries_in_smaller_tiles(translator, monkeypatch):
+    real = translator._whole
+    sizes = []
+
+    def tight(image):
+        sizes.append(image.shape[-2] * image.shape[-1])
+        if image.shape[-2] * image.shape[-1] > 150 * 150:
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 bytes")
+        return real(image)
+
+    monkeypatch.setattr(translator, "_whole", tight)
+    result = translator.translate_picture(picture(300, 320))
+    assert result.shape == (300, 320, 3) and sizes[0] == 300 * 320 and sizes[-1] <= 150 * 150 < len(sizes) * sizes[-1]

@@ -27,8 +27,8 @@ from .cyclegan_weights import (DIRECTION_NETWORKS, DIRECTIONS, OpenedGenerator, 
 from .data.batches import physical_memory_bytes
 from .data.decode import DecodeError, open_image, to_rgb
 from .data.sources import SourceFile, SourceReader, list_sources
-from .device import select_device
-from .errors import CheckpointError, ConfigError, DataError
+from .device import is_out_of_memory, select_device
+from .errors import CheckpointError, ConfigError, DataError, DeviceError
 from .export import save_png
 from .fileio import atomic_save
 from .models.cyclegan import SIZE_MULTIPLE
@@ -38,10 +38,12 @@ from .runs import RunFolder
 MIN_SIDE = 16
 # Tiles overlap by this much and are blended linearly across it; wider than the seams instance norm leaves.
 TILE_OVERLAP = 64
+# No tile is smaller than this many pixels (128 x 128): smaller ones would be mostly overlap.
+MIN_TILE_PIXELS = 128 * 128
 # Working memory of a forward pass without gradients, per pixel and generator filter: a few full-resolution
 # float32 maps alive at once. Peak growth measured 15 to 20 bytes (16 to 64 filters, 512 to 768 px).
 BYTES_PER_PIXEL_PER_FILTER = 20
-# Share of the machine's memory (or of the GPU's free memory) one conversion may use.
+# Share of the machine's memory one conversion may use on a CPU.
 MEMORY_SHARE = 0.25
 OUTPUT_SUFFIX = ".png"
 WRITABLE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -95,7 +97,7 @@ def read_picture(path_or_bytes, background: tuple[int, int, int] = (255, 255, 25
 def _memory_budget(device: torch.device) -> int:
     if device.type == "cuda":
         free, _ = torch.cuda.mem_get_info(device)
-        return int(free * MEMORY_SHARE * 2)  # a GPU holds little else while converting
+        return int(free * 0.5)  # half of what is free: the GPU holds little else while converting
     return int(physical_memory_bytes() * MEMORY_SHARE)
 
 
@@ -112,7 +114,7 @@ class Translator:
     def __post_init__(self) -> None:
         if not self.max_pixels:
             per_pixel = BYTES_PER_PIXEL_PER_FILTER * self.generator.spec.filters
-            self.max_pixels = max(256 * 256, _memory_budget(self.device) // per_pixel)
+            self.max_pixels = max(MIN_TILE_PIXELS, _memory_budget(self.device) // per_pixel)
 
     @property
     def description(self) -> str:
@@ -132,9 +134,21 @@ class Translator:
         if max_side and max(pixels.shape[:2]) > max_side:
             pixels = shrink(pixels, max_side)
         height, width = pixels.shape[:2]
-        if height * width <= self.max_pixels:
-            return tensor_to_pixels(self._whole(pixels_to_tensor(pixels)))
-        return tensor_to_pixels(self._tiled(pixels_to_tensor(pixels)))
+        image = pixels_to_tensor(pixels)
+        while True:
+            try:
+                whole = height * width <= self.max_pixels
+                return tensor_to_pixels(self._whole(image) if whole else self._tiled(image))
+            except (RuntimeError, MemoryError) as exc:
+                # The estimate was too hopeful (other programs took memory): smaller tiles, down to a floor.
+                if not is_out_of_memory(exc):
+                    raise
+                if self.max_pixels <= MIN_TILE_PIXELS:
+                    raise DeviceError(f"Out of memory converting a {width} x {height} picture even in small "
+                                      "tiles; close other programs or convert a smaller version.") from None
+                self.max_pixels = max(MIN_TILE_PIXELS, min(self.max_pixels, height * width) // 4)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
 
     def _whole(self, image: torch.Tensor) -> torch.Tensor:
         """One picture, its sides mirrored out to what the generator needs and the result cut back."""
@@ -151,7 +165,7 @@ class Translator:
     def _tiled(self, image: torch.Tensor) -> torch.Tensor:
         """A large picture in overlapping square tiles, each weighted down linearly towards its edges."""
         height, width = image.shape[-2:]
-        side = max(MIN_SIDE * 8, int(math.sqrt(self.max_pixels)) // SIZE_MULTIPLE * SIZE_MULTIPLE)
+        side = max(TILE_OVERLAP * 2, int(math.sqrt(self.max_pixels)) // SIZE_MULTIPLE * SIZE_MULTIPLE)
         side = min(side, max(height, width))
         step = max(SIZE_MULTIPLE, side - TILE_OVERLAP)
         output = torch.zeros(1, 3, height, width)

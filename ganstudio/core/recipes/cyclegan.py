@@ -161,6 +161,9 @@ class CycleGANRecipe(Recipe):
             model.d_width = preset.disc_filters
         if config.train.loss != "lsgan":
             config.train.loss = "lsgan"  # CycleGAN's adversarial loss; the others belong to the DCGAN recipe
+        if config.run.sample_every_epochs == 0:
+            # One picture a step makes an epoch of a 1,000-picture folder minutes long even on a GPU: a grid each.
+            config.run.sample_every_epochs = 1
 
     @classmethod
     def load_size(cls, config: RunConfig) -> int:
