@@ -257,3 +257,10 @@ def test_leaving_out_any_piece_breaks_exactness(straight_run, interrupted_and_fr
     scramble_global_rngs()
     engine.resume(run_dir, steps=TOTAL_STEPS)
     assert differences(straight_run, final_state(run_dir)) != [], f"leaving out {'/'.join(piece)} went unnoticed"
+
+
+def test_a_time_target_decays_the_learning_rate_over_its_minutes(domains, tmp_path):
+    engine.run(cyclegan_config(*domains, tmp_path / "run", minutes=0.05))
+    lr = load_checkpoint(RunFolder(tmp_path / "run").latest_checkpoint())["history"]["values"][:, -1]
+    assert lr[0] == pytest.approx(2e-4) and float(lr[-1]) < 2e-4  # the last step started past half the time
+    assert bool((lr[1:] <= lr[:-1]).all())  # never rises
