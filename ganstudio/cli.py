@@ -1,4 +1,4 @@
-"""The ganstudio command: train, resume, check, generate and bench from a terminal; no arguments opens the app.
+"""The ganstudio command: train, resume, check, generate, translate, export and bench; no arguments opens the app.
 
 Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr), 2 a usage error,
 130 interrupted before anything was saved.
@@ -72,19 +72,25 @@ def build_parser() -> argparse.ArgumentParser:
     source.add_argument("--demo", action="store_true", help="train on the built-in demo shapes")
     train.add_argument("--data-a", nargs="+", metavar="PATH", help="domain A, for image-to-image models")
     train.add_argument("--data-b", nargs="+", metavar="PATH", help="domain B, for image-to-image models")
-    train.add_argument("--model", default="dcgan", help="model to train (default: dcgan)")
-    train.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256, 512),
-                       help="image size in pixels (default: 64)")
+    train.add_argument("--model", default="dcgan", help="model to train: dcgan, or cyclegan for image-to-image "
+                                                        "with --data-a and --data-b (default: dcgan)")
+    train.add_argument("--size", type=int, choices=(32, 64, 128, 256, 512),
+                       help="image size in pixels (default: 64; 128 for cyclegan)")
+    train.add_argument("--preset", choices=("auto", "default", "light"),
+                       help="cyclegan network size: default (the reference's), light (half the filters, for CPUs) "
+                            "or auto (light on a CPU, default on a GPU; the default)")
     train.add_argument("--fit", default="crop", choices=("crop", "pad", "stretch"),
                        help="how pictures become square: centre crop, pad, or stretch (default: crop)")
     _add_target_options(train, "")
     train.add_argument("--batch-size", type=_positive_int, default=0, metavar="N",
-                       help="images per step (default: 64 on a GPU, 16 on a CPU, where more, smaller steps learn faster)")
+                       help="images per step (default: dcgan 64 on a GPU, 16 on a CPU, where more, smaller steps "
+                            "learn faster; cyclegan 1)")
     train.add_argument("--lr-g", type=_positive_float, default=2e-4, metavar="X", help="generator learning rate (default: 2e-4)")
     train.add_argument("--lr-d", type=_positive_float, default=2e-4, metavar="X",
                        help="discriminator learning rate (default: 2e-4)")
-    train.add_argument("--loss", default="nonsat", choices=("nonsat", "hinge", "lsgan"),
-                       help="adversarial loss: non-saturating, hinge or least squares (default: nonsat)")
+    train.add_argument("--loss", choices=("nonsat", "hinge", "lsgan"),
+                       help="adversarial loss: non-saturating, hinge or least squares (default: nonsat; "
+                            "cyclegan always uses lsgan)")
     train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
                        help="where to train (default: auto, the GPU if there is one)")
     train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="random seed (default: 0)")
@@ -127,6 +133,36 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--grid", action="store_true", help="also write a grid of all of them")
     generate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
+    translate = commands.add_parser(
+        "translate", help="convert pictures with a trained image-to-image generator",
+        description="Convert a picture or every picture in a folder (or zip) with a CycleGAN generator: a run "
+                    "folder, or a generator file such as the published horse2zebra.pth. Results keep their "
+                    "picture's name and size, saved as .png.")
+    weights_source = translate.add_mutually_exclusive_group(required=True)
+    weights_source.add_argument("--weights", metavar="FILE", help="a generator file (.pth or .safetensors)")
+    weights_source.add_argument("--run", metavar="RUN", help="an image-to-image run folder")
+    translate.add_argument("--direction", choices=("AtoB", "BtoA"),
+                           help="with --run: A to B (default) or B to A; a generator file converts one way only")
+    translate.add_argument("--input", required=True, metavar="PATH", help="a picture, a folder or a zip")
+    translate.add_argument("--output", required=True, metavar="PATH",
+                           help="for a folder: the folder for the results; for a picture: a file (.png, .jpg, "
+                                ".webp) or a folder")
+    translate.add_argument("--checkpoint", metavar="FILE", help="with --run: a checkpoint other than the latest")
+    translate.add_argument("--max-size", type=_positive_int, metavar="PX",
+                           help="shrink larger pictures so their longer side is PX before converting "
+                                "(default: convert at full size)")
+    translate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+
+    export = commands.add_parser(
+        "export-generator", help="save a run's generator for sharing",
+        description="Save one generator of an image-to-image run as .pth (the layout of the reference "
+                    "pytorch-CycleGAN-and-pix2pix tool, which loads it as latest_net_G_A.pth) or as .safetensors.")
+    export.add_argument("run", metavar="RUN", help="the run folder")
+    export.add_argument("--direction", default="AtoB", choices=("AtoB", "BtoA"),
+                        help="which generator: A to B (default) or B to A")
+    export.add_argument("--out", required=True, metavar="FILE", help="FILE.pth or FILE.safetensors")
+    export.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
+
     bench = commands.add_parser("bench", help="measure training speed against a plain PyTorch loop",
                                 description="Time our DCGAN training against a textbook PyTorch loop of the same "
                                             "architecture and batch, on this machine.")
@@ -168,6 +204,8 @@ class _InterruptHandler:
 
 def _train_config(args: argparse.Namespace):
     from .core.config import RunConfig
+    from .core.registry import get_recipe
+    recipe = get_recipe(args.model)
     config = RunConfig()
     data, model, train, run = config.data, config.model, config.train, config.run
     if args.data_a or args.data_b:
@@ -176,12 +214,17 @@ def _train_config(args: argparse.Namespace):
     else:
         data.paths = list(args.data or [])
     data.demo = bool(args.demo)
-    data.size, data.fit, data.augment, data.background = args.size, args.fit, args.augment, args.background
+    data.size = args.size or recipe.default_size
+    data.fit, data.augment, data.background = args.fit, args.augment, args.background
     model.name = args.model
+    if recipe.presets:
+        model.preset = args.preset or "auto"
     if args.width:
         model.g_width = model.d_width = args.width
     train.epochs, train.steps, train.minutes = args.epochs, args.steps, args.minutes
-    train.batch_size, train.lr_g, train.lr_d, train.loss = args.batch_size, args.lr_g, args.lr_d, args.loss
+    train.batch_size = args.batch_size  # 0: the recipe's default for the device
+    train.lr_g, train.lr_d = args.lr_g, args.lr_d
+    train.loss = args.loss or train.loss
     train.device, train.precision, train.seed, train.ema = args.device, args.precision, args.seed, not args.no_ema
     run.dir = str(Path(args.run).expanduser().resolve()) if args.run else ""
     run.checkpoint_every_minutes = args.checkpoint_minutes
@@ -245,6 +288,79 @@ def _command_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_translate(args: argparse.Namespace) -> int:
+    from .core.errors import DataError
+    from .core.translate import open_translator, translate_file, translate_folder
+    translator = open_translator(weights=args.weights, run=args.run, direction=args.direction or "AtoB",
+                                 device=args.device, checkpoint=args.checkpoint)
+    if args.weights and args.direction and translator.direction is None:
+        print(f"note: {Path(args.weights).name} is a single generator and converts the way it was trained; "
+              "--direction is ignored.", file=sys.stderr)
+    source = Path(args.input).expanduser()
+    if not source.exists():
+        raise DataError(f"{args.input} does not exist.")
+    way = {"AtoB": " A to B", "BtoA": " B to A"}.get(translator.direction or "", "")
+    if source.is_file() and source.suffix.lower() != ".zip":
+        try:
+            written = translate_file(translator, source, args.output, args.max_size)
+        except KeyboardInterrupt:
+            print("ganstudio: interrupted; nothing was written.", file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"Converted {source.name}{way} with {translator.description}: {written}")
+        return 0
+
+    cancel = _CancelFlag()
+
+    def progress(done: int, total: int, name: str) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} of {total:,} converted", end="" if done < total else "\n", file=sys.stderr,
+                  flush=True)
+
+    with cancel:
+        result = translate_folder(translator, source, args.output, progress, lambda: cancel.requested, args.max_size)
+    for name, reason in result.skipped:
+        print(f"skipped {name}: {reason}", file=sys.stderr)
+    output = Path(args.output).expanduser().resolve()
+    if result.cancelled:
+        print(f"Cancelled: {len(result.written):,} of {result.total:,} pictures were converted into {output}.")
+        return EXIT_INTERRUPTED
+    if result.total == 0:
+        raise DataError(f"There are no pictures in {args.input}.")
+    if not result.written:
+        raise DataError(f"None of the {result.total:,} files in {args.input} could be converted "
+                        f"({result.skipped[0][0]}: {result.skipped[0][1]}).")
+    skipped = f", {len(result.skipped):,} skipped" if result.skipped else ""
+    print(f"Converted {len(result.written):,} pictures{way} with {translator.description} into {output}{skipped}.")
+    return 0
+
+
+class _CancelFlag:
+    """Ctrl-C while converting a folder finishes the current picture, then stops; a second one quits at once."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.previous = None
+
+    def _handle(self, signum, frame) -> None:
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self) -> "_CancelFlag":
+        self.previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        signal.signal(signal.SIGINT, self.previous)
+
+
+def _command_export_generator(args: argparse.Namespace) -> int:
+    from .core.translate import export_generator
+    written = export_generator(args.run, args.out, args.direction, args.checkpoint)
+    print(f"Exported the {args.direction} generator of {Path(args.run).name} to {written}.")
+    return 0
+
+
 def _open_app(parser: argparse.ArgumentParser) -> int:
     try:
         from .gui.app import main as gui_main
@@ -255,7 +371,8 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
-            "generate": _command_generate, "bench": _command_bench}
+            "generate": _command_generate, "translate": _command_translate,
+            "export-generator": _command_export_generator, "bench": _command_bench}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -267,6 +384,12 @@ def main(argv: list[str] | None = None) -> int:
             parser.error("give both --data-a and --data-b (and not --data) to train on two domains")
         if not (args.data or args.demo or paired):
             parser.error("give a dataset with --data PATH, or --demo")
+        if args.model == "cyclegan" and args.data:
+            parser.error("the cyclegan model trains on two domains: give --data-a PATH and --data-b PATH, or --demo")
+        if args.model == "cyclegan" and args.loss not in (None, "lsgan"):
+            parser.error("the cyclegan model trains with the least-squares loss (lsgan) only")
+        if args.preset and args.model != "cyclegan":
+            parser.error("--preset is for the cyclegan model")
     if args.command is None:
         return _open_app(parser)
     from .core.errors import GanStudioError

@@ -6,6 +6,7 @@ It knows a config, a sink for events and a control token; nothing about threads,
 from __future__ import annotations
 
 import copy
+import dataclasses
 import errno
 import math
 import random
@@ -140,12 +141,15 @@ class _Trainer:
         domain_paths: list[list[str] | None] = [None] if len(recipe_cls.domains) == 1 else [None, data.paths_b]
         if len(recipe_cls.domains) > 1 and not data.demo and not data.paths_b:
             raise ConfigError(f"The {recipe_cls.name} model needs a second dataset (domain B).")
-        for paths in domain_paths:
+        # Recipes that train on random crops decode larger pictures; the size is part of the cache key.
+        load_data = dataclasses.replace(data, size=recipe_cls.load_size(self.config))
+        for index, paths in enumerate(domain_paths):
             estimated = len(list_sources(paths if paths is not None else data.paths)) if not data.demo else 0
-            mmap = should_memory_map(estimated * data.size * data.size * 3)
+            mmap = should_memory_map(estimated * load_data.size * load_data.size * 3)
             try:
-                loaded.append(load_dataset(data, progress, lambda: self.control.stop_requested, mmap=mmap,
-                                           paths=paths))
+                loaded.append(load_dataset(load_data, progress, lambda: self.control.stop_requested, mmap=mmap,
+                                           paths=None if data.demo else paths,
+                                           demo_set=recipe_cls.demo_sets[index] if data.demo else "shapes"))
             except ScanCancelled:
                 raise
             except MemoryError:
@@ -205,8 +209,9 @@ class _Trainer:
         recipe = recipe_cls(config, device, precision)
         batch_size = config.train.batch_size
         domain_batches = [ImageBatches(dataset.pixels, device, batch_size, config.train.seed + 7919 * index,
-                                       flip=config.data.augment in ("flip", "diff+flip"))
+                                       flip=config.data.augment in ("flip", "diff+flip"), crop=config.data.size)
                           for index, dataset in enumerate(loaded)]
+        recipe.attach_data([dataset.pixels for dataset in loaded])
         del loaded
         steps_per_epoch = max(batches.steps_per_epoch for batches in domain_batches)
         history = LossHistory(recipe_cls.loss_names + recipe_cls.stat_names)
@@ -264,6 +269,12 @@ class _Trainer:
 
         def elapsed() -> float:
             return base_seconds + (time.monotonic() - segment_start)
+
+        def progress() -> tuple[float, float | None]:
+            """Training done and the target, in steps, or in seconds when the target is a time."""
+            if total_steps is None and minutes_limit is not None:
+                return elapsed(), minutes_limit
+            return float(step), float(total_steps) if total_steps is not None else None
 
         def eta() -> float | None:
             if minutes_limit is not None:
@@ -375,6 +386,7 @@ class _Trainer:
                 continue
 
             batches = [domain.next_batch()[0] for domain in domain_batches]
+            recipe.before_step(*progress())
             values = recipe.train_step(batches, images_seen)
             step += 1
             position += 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -64,3 +65,25 @@ def safetensors_header(path: str | Path) -> dict | None:
             return json.loads(handle.read(length))
     except (OSError, struct.error, ValueError):
         return None
+
+
+def pickled_global(exc: BaseException) -> str | None:
+    """The class or function a refused pickle asked for ('models.networks.ResnetGenerator'), from torch's message."""
+    match = re.search(r"GLOBAL ([A-Za-z_][\w.]*)", str(exc))
+    return match.group(1) if match else None
+
+
+def load_failure_sentence(name: str, kind: str, exc: BaseException) -> str:
+    """Why torch.load(weights_only=True) refused a file, in one sentence that names what the file is.
+
+    A refused global means pickled Python objects (a whole saved model, say): loading those could run
+    code, so they are never opened. Anything else from a file that looks like PyTorch's is damage,
+    most often a download cut short; from a file that does not, it is some other kind of file.
+    """
+    refused = pickled_global(exc)
+    if refused is not None:
+        return (f"{name} holds pickled Python objects ({refused}), such as a whole saved model, not plain weights; "
+                "GAN Studio does not open such files because loading them could run code.")
+    if kind in ("torch-zip", "pickle", "safetensors"):
+        return f"{name} is damaged or incomplete (a download cut short?) and cannot be read."
+    return f"{name} is not a weights file GAN Studio can read (PyTorch .pth or .safetensors)."

@@ -21,7 +21,7 @@ def register(name: str) -> Callable[[RecipeClass], RecipeClass]:
 
 
 def _load_builtin() -> None:
-    from .recipes import dcgan  # noqa: F401 - importing registers it
+    from .recipes import cyclegan, dcgan  # noqa: F401 - importing registers them
 
 
 def get_recipe(name: str) -> type:

@@ -29,16 +29,22 @@ class ImageBatches:
 
     The order of every epoch comes from one CPU generator whose state is saved with the position in
     the epoch, so a run stopped mid-epoch resumes on exactly the batch it would have drawn next.
-    The random horizontal flips of an epoch are drawn with its order, for the same reason.
+    The random horizontal flips of an epoch are drawn with its order, for the same reason. With
+    `crop`, the stored pictures are larger than the training size and each one served is a random
+    `crop` x `crop` window of its picture (CycleGAN's load-then-crop), the windows drawn with the order too.
     """
 
-    def __init__(self, pixels: np.ndarray, device: torch.device, batch_size: int, seed: int, flip: bool = True):
+    def __init__(self, pixels: np.ndarray, device: torch.device, batch_size: int, seed: int, flip: bool = True,
+                 crop: int | None = None):
         if pixels.ndim != 4 or pixels.shape[-1] != 3 or pixels.dtype != np.uint8:
             raise ValueError(f"expected N x H x W x 3 uint8 pixels, got {pixels.shape} {pixels.dtype}")
         self.count = int(pixels.shape[0])
         self.device = device
         self.batch_size = batch_size
         self.flip = flip
+        self.crop = crop if crop is not None and crop < min(pixels.shape[1], pixels.shape[2]) else None
+        if crop is not None and crop > min(pixels.shape[1], pixels.shape[2]):
+            raise ValueError(f"cannot crop {crop} px windows from {pixels.shape[2]}x{pixels.shape[1]} pictures")
         self.steps_per_epoch = max(1, self.count // batch_size)
         host = torch.from_numpy(pixels) if pixels.flags.writeable else None
         self.on_device = False
@@ -58,6 +64,7 @@ class ImageBatches:
         self.position = 0
         self._order: torch.Tensor | None = None
         self._flips: torch.Tensor | None = None
+        self._corners: torch.Tensor | None = None
 
     def _new_epoch(self) -> None:
         self._epoch_generator_state = self.order_generator.get_state()
@@ -71,6 +78,12 @@ class ImageBatches:
         target = self.device if self.on_device else torch.device("cpu")
         self._order = order.to(target)
         self._flips = flips.to(target)
+        if self.crop is not None:
+            # Drawn after the flips, so a run without cropping keeps exactly the order it always had.
+            height, width = self.images.shape[1], self.images.shape[2]
+            tops = torch.randint(0, height - self.crop + 1, (order.shape[0],), generator=self.order_generator)
+            lefts = torch.randint(0, width - self.crop + 1, (order.shape[0],), generator=self.order_generator)
+            self._corners = torch.stack([tops, lefts], 1).to(target)
 
     def next_batch(self) -> tuple[torch.Tensor, bool]:
         """The next batch, and whether it was the last of its epoch."""
@@ -82,7 +95,8 @@ class ImageBatches:
         start = self.position * self.batch_size
         indices = self._order[start:start + self.batch_size]
         flips = self._flips[start:start + self.batch_size]
-        batch = self._gather(indices, flips)
+        corners = self._corners[start:start + self.batch_size] if self.crop is not None else None
+        batch = self._gather(indices, flips, corners)
         self.position += 1
         last = self.position >= self.steps_per_epoch
         if last:
@@ -90,11 +104,16 @@ class ImageBatches:
             self._order = None
         return batch, last
 
-    def _gather(self, indices: torch.Tensor, flips: torch.Tensor) -> torch.Tensor:
+    def _gather(self, indices: torch.Tensor, flips: torch.Tensor, corners: torch.Tensor | None) -> torch.Tensor:
         if self.on_device:
-            uint8 = self.images[indices]
+            uint8 = self.images[indices] if corners is None else self._windows(self.images, indices, corners)
         else:
-            uint8 = torch.from_numpy(np.ascontiguousarray(self.images[indices.numpy()]))
+            if corners is None:
+                uint8 = torch.from_numpy(np.ascontiguousarray(self.images[indices.numpy()]))
+            else:
+                uint8 = torch.stack([torch.from_numpy(np.ascontiguousarray(
+                    self.images[int(index), int(top):int(top) + self.crop, int(left):int(left) + self.crop]))
+                    for index, (top, left) in zip(indices, corners)])
             if self.device.type == "cuda":
                 uint8 = uint8.pin_memory().to(self.device, non_blocking=True)
             else:
@@ -105,6 +124,13 @@ class ImageBatches:
         if self.flip:
             images = torch.where(flips.view(-1, 1, 1, 1), images.flip(3), images)
         return images.contiguous(memory_format=torch.channels_last)
+
+    def _windows(self, images: torch.Tensor, indices: torch.Tensor, corners: torch.Tensor) -> torch.Tensor:
+        """One `crop` x `crop` window per picture, all gathered at once on the pictures' device."""
+        span = torch.arange(self.crop, device=images.device)
+        rows = (corners[:, 0:1] + span).view(-1, self.crop, 1)
+        columns = (corners[:, 1:2] + span).view(-1, 1, self.crop)
+        return images[indices.view(-1, 1, 1), rows, columns]
 
     def state_dict(self) -> dict:
         # Between epochs the next epoch starts from the generator as it is now; mid-epoch, from where this one began.

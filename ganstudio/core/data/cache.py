@@ -116,15 +116,19 @@ def clear_cache() -> int:
 
 def load_dataset(data: DataConfig, progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
                  use_cache: bool = True, mmap: bool = False, paths: list[str] | None = None,
-                 require: bool = True) -> LoadedDataset:
+                 require: bool = True, demo_set: str = "shapes") -> LoadedDataset:
     """The pixels of `data` (or of `paths`, for a second domain): from the cache when nothing changed.
 
     With `require`, a dataset with no usable picture raises DataError; without, its report comes back.
+    For the demo, `demo_set` names which built-in set (the image-to-image demo has one per domain).
     """
     started = time.perf_counter()
     inputs = list(paths if paths is not None else data.paths)
     if data.demo and paths is None:
         payload = {"demo": 2, "size": data.size, "count": demo.DEMO_COUNT, "seed": demo.DEMO_SEED}
+        if demo_set != "shapes":  # the shapes' key stays as it was, so their cached entries stay valid
+            payload = {"demo": 3, "version": demo.DAY_NIGHT_VERSION, "set": demo_set, "size": data.size, "count": demo.DAY_NIGHT_COUNT,
+                       "seeds": demo.DAY_NIGHT_SEEDS}
         sources = None
     else:
         sources = list_sources(inputs)
@@ -138,9 +142,10 @@ def load_dataset(data: DataConfig, progress: ProgressFn | None = None, cancelled
             return LoadedDataset(pixels, report, True, time.perf_counter() - started)
     if sources is None:
         if progress is not None:
-            progress("drawing", 0, demo.DEMO_COUNT)
-        pixels = demo.make_demo_images(data.size)
-        report = DatasetReport("demo", ["built-in demo shapes"], data.size, "crop", found=len(pixels),
+            progress("drawing", 0, demo.DEMO_COUNT if demo_set == "shapes" else demo.DAY_NIGHT_COUNT)
+        pixels = demo.make_demo_set(demo_set, data.size)
+        name = "demo" if demo_set == "shapes" else f"demo-{demo_set}"
+        report = DatasetReport(name, [demo.DEMO_SETS[demo_set]], data.size, "crop", found=len(pixels),
                                usable=len(pixels), modes={"RGB": len(pixels)}, formats={"generated": len(pixels)},
                                sizes={f"{data.size}x{data.size}": len(pixels)})
         if progress is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import colorsys
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -97,3 +98,94 @@ def make_demo_images(size: int = 64, count: int = DEMO_COUNT, seed: int = DEMO_S
     for index in range(count):
         pixels[index] = draw_shape(rng, size)
     return pixels
+
+
+# The image-to-image demo: the same kind of scenes by day (domain A) and by night (domain B). Each
+# domain draws its own scenes, so the two folders are unpaired, as a user's are; but any scene can be
+# drawn both ways, so the true translation of a test picture is known and a model can be measured.
+DAY_NIGHT_COUNT = 1000
+DAY_NIGHT_VERSION = 1  # bump when the drawing changes, so cached copies are drawn again
+DAY_NIGHT_SEEDS = {"day": 20261201, "night": 20261202, "test": 20261203}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """Everything that varies between demo scenes, in units of the canvas size; a style draws it by day or night."""
+
+    kind: str
+    hue: float
+    background_hue: float
+    saturation: float
+    value: float
+    radius: float
+    cx: float
+    cy: float
+    angle: float
+
+
+def random_scene(rng: np.random.Generator) -> Scene:
+    kind = SHAPES[int(rng.integers(len(SHAPES)))]
+    hue = float(rng.random())
+    background_hue = hue + 0.5 + float(rng.normal(0, 0.08))
+    radius = float(rng.uniform(0.24, 0.36))
+    margin = radius * 1.15
+    return Scene(kind, hue, background_hue, float(rng.uniform(0.7, 0.95)), float(rng.uniform(0.8, 1.0)), radius,
+                 float(rng.uniform(margin, 1 - margin)), float(rng.uniform(margin, 1 - margin)),
+                 float(rng.uniform(0, 2 * math.pi)))
+
+
+def draw_scene(scene: Scene, size: int, style: str) -> np.ndarray:
+    """One scene as size x size x 3 uint8: 'day' is a bright shape with a soft shadow on a pastel gradient;
+    'night' is the same shape dark, outlined in neon of its own hue, glowing on a deep gradient."""
+    canvas_size = size * SUPERSAMPLE
+    radius, cx, cy = scene.radius * canvas_size, scene.cx * canvas_size, scene.cy * canvas_size
+    line = max(1, canvas_size // 40)
+    night = style == "night"
+    if night:
+        image = _background(canvas_size, _rgb(scene.background_hue, 0.55, 0.30),
+                            _rgb(scene.background_hue + 0.06, 0.65, 0.14))
+        fill, outline = _rgb(scene.hue, scene.saturation, 0.30 * scene.value), _rgb(scene.hue, 0.45, 1.0)
+        halo_colour, halo_offset, line = _rgb(scene.hue, 0.6, 1.0), 0.0, line * 2
+    else:
+        image = _background(canvas_size, _rgb(scene.background_hue, 0.18, 0.97),
+                            _rgb(scene.background_hue + 0.06, 0.32, 0.86))
+        fill, outline = _rgb(scene.hue, scene.saturation, scene.value), _rgb(scene.hue, 0.9, 0.45)
+        halo_colour, halo_offset = (40, 40, 60), canvas_size * 0.035
+    halo = Image.new("L", image.size, 0)
+    _draw(ImageDraw.Draw(halo), scene.kind, cx + halo_offset, cy + halo_offset, radius * (1.08 if night else 1.0),
+          scene.angle, 110, None, 0)
+    halo = halo.filter(ImageFilter.GaussianBlur(canvas_size * 0.03))
+    image.paste(Image.new("RGB", image.size, halo_colour), (0, 0), halo)
+    _draw(ImageDraw.Draw(image), scene.kind, cx, cy, radius, scene.angle, fill, outline, line)
+    return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def make_day_night_images(domain: str, size: int, count: int = DAY_NIGHT_COUNT) -> np.ndarray:
+    """The demo's domain 'day' (A) or 'night' (B): count x size x size x 3 uint8, each of its own scenes."""
+    rng = np.random.Generator(np.random.PCG64(DAY_NIGHT_SEEDS[domain]))
+    pixels = np.empty((count, size, size, 3), dtype=np.uint8)
+    for index in range(count):
+        pixels[index] = draw_scene(random_scene(rng), size, domain)
+    return pixels
+
+
+def make_day_night_test_pairs(size: int, count: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Scenes no training picture shows, drawn both by day and by night: the truth a translation is measured against."""
+    rng = np.random.Generator(np.random.PCG64(DAY_NIGHT_SEEDS["test"]))
+    scenes = [random_scene(rng) for _ in range(count)]
+    day = np.stack([draw_scene(scene, size, "day") for scene in scenes])
+    night = np.stack([draw_scene(scene, size, "night") for scene in scenes])
+    return day, night
+
+
+DEMO_SETS = {"shapes": "built-in demo shapes", "day": "built-in demo scenes by day",
+             "night": "built-in demo scenes by night"}
+
+
+def make_demo_set(name: str, size: int) -> np.ndarray:
+    """The pictures of one named built-in demo set."""
+    if name == "shapes":
+        return make_demo_images(size)
+    if name in ("day", "night"):
+        return make_day_night_images(name, size)
+    raise ValueError(f"unknown demo set {name!r}")

@@ -1,0 +1,272 @@
+"""Bare CycleGAN generator weights: open published and user files safely, tell their shape, refuse the rest plainly.
+
+A published CycleGAN model (horse2zebra.pth, style_monet.pth, ...) and a `latest_net_G_A.pth` of the
+reference tool are plain state dicts of its ResNet generator. Nothing in the file says how wide or
+deep the network is, so the shape is read off the keys and tensor shapes. Files saved before PyTorch
+0.4 also carry running statistics for InstanceNorm layers that no longer keep any; those keys are
+dropped, and what remains must fit the network exactly (a strict load), or the file is refused with
+one sentence that says what it is. Reading never runs code: torch.load(weights_only=True) or
+safetensors, with no fallback.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import CheckpointError
+from .fileio import atomic_save
+from .filetypes import kind_sentence, load_failure_sentence, safetensors_header, sniff
+from .models.cyclegan import FIRST_BLOCK_INDEX, GeneratorSpec, ResnetGenerator
+
+DIRECTIONS = ("AtoB", "BtoA")
+# The networks a GAN Studio CycleGAN checkpoint keeps for each direction.
+DIRECTION_NETWORKS = {"AtoB": "generator_a", "BtoA": "generator_b"}
+OBSOLETE_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
+# Wrappers other tools put around a state dict; one level of them is looked into.
+WRAPPER_KEYS = ("state_dict", "model", "generator", "netG", "netG_A", "G_A", "params")
+SAFETENSORS_FORMAT = "cyclegan-resnet-generator"
+_BLOCK_KEY = re.compile(r"^model\.(\d+)\.conv_block\.(\d+)\.weight$")
+
+
+@dataclass
+class OpenedGenerator:
+    """A generator ready to convert, what it is, and what was set aside to open it."""
+
+    network: ResnetGenerator
+    spec: GeneratorSpec
+    source: Path
+    dropped_keys: list[str] = field(default_factory=list)
+    direction: str | None = None  # known for GAN Studio files; a bare published file does not say
+    note: str = ""
+
+
+def read_weights(path: str | Path) -> dict:
+    """The tensors (or nested dicts) of a .pth or .safetensors file; CheckpointError with one sentence otherwise."""
+    path = Path(path).expanduser()
+    name = path.name
+    if path.is_dir():
+        raise CheckpointError(f"{path} is a folder, not a weights file.")
+    kind = sniff(path)
+    plain = kind_sentence(name, kind)
+    if plain is not None:
+        raise CheckpointError(plain)
+    if kind == "safetensors":
+        return _read_safetensors(path)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError,
+            AttributeError, KeyError, IndexError, UnicodeDecodeError) as exc:
+        raise CheckpointError(load_failure_sentence(name, kind, exc)) from None
+    return state
+
+
+def _read_safetensors(path: Path) -> dict:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    header = safetensors_header(path)
+    if header is None:
+        raise CheckpointError(f"{path.name} is damaged or incomplete (a download cut short?) and cannot be read.")
+    try:
+        tensors = load_file(str(path), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError):
+        raise CheckpointError(f"{path.name} is damaged or incomplete (a download cut short?) and cannot be read.") from None
+    return tensors
+
+
+def _stored_direction(path: Path) -> str | None:
+    """The direction a GAN Studio .safetensors export notes in its header, if any."""
+    header = safetensors_header(path) or {}
+    direction = (header.get("__metadata__") or {}).get("direction")
+    return direction if direction in DIRECTIONS else None
+
+
+def _is_tensor_dict(value) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, torch.Tensor) for v in value.values())
+
+
+def _unwrap(state: dict, name: str) -> dict:
+    """The state dict itself: one level of wrapper dicts looked into, a DataParallel 'module.' prefix removed."""
+    if isinstance(state, dict) and not _is_tensor_dict(state):
+        for key in WRAPPER_KEYS:
+            if _is_tensor_dict(state.get(key)):
+                state = state[key]
+                break
+    if not _is_tensor_dict(state):
+        raise CheckpointError(f"{name} does not hold a network's weights (it holds {_describe_value(state)}).")
+    if all(key.startswith("module.") for key in state):
+        state = {key[len("module."):]: value for key, value in state.items()}
+    return dict(state)
+
+
+def _describe_value(value) -> str:
+    if isinstance(value, dict):
+        keys = ", ".join(sorted(map(str, value))[:4])
+        return f"a dictionary of other things: {keys}" if keys else "an empty dictionary"
+    if isinstance(value, torch.Tensor):
+        return f"a single tensor of shape {tuple(value.shape)}"
+    return f"a {type(value).__name__}"
+
+
+def identify_other(state: dict, name: str) -> str | None:
+    """A sentence naming what a state dict is when it is some other network than a ResNet generator."""
+    keys = set(state)
+    if any(key.startswith("model.model.") for key in keys):
+        return (f"{name} is a pix2pix U-Net generator, not a CycleGAN ResNet generator; GAN Studio converts pictures "
+                "with ResNet generators only.")
+    first = state.get("model.0.weight")
+    if isinstance(first, torch.Tensor) and first.ndim == 4 and first.shape[-2:] == (4, 4):
+        return (f"{name} is a PatchGAN discriminator (the judge used in training), not a generator; open the "
+                "generator file instead (latest_net_G_A.pth converts A to B, latest_net_G_B.pth B to A).")
+    if any(key.startswith("net.0.") for key in keys) and "net.0.weight" in keys:
+        return f"{name} is a pixel discriminator (the judge used in training), not a generator."
+    if "model.1.weight" not in keys:
+        sample = ", ".join(sorted(keys)[:3])
+        return (f"{name} holds the weights of some other network (keys like {sample}), not a CycleGAN ResNet "
+                "generator.")
+    return None
+
+
+def detect_generator(state: dict, name: str = "The file") -> GeneratorSpec:
+    """The generator's shape from its keys: filters, residual blocks, dropout, normalisation and channels."""
+    other = identify_other(state, name)
+    if other is not None:
+        raise CheckpointError(other)
+    stem = state["model.1.weight"]
+    if stem.ndim != 4 or stem.shape[-2:] != (7, 7):
+        raise CheckpointError(f"{name} starts like a CycleGAN generator but its first layer is not a 7x7 "
+                              "convolution; it is some other network.")
+    filters, in_channels = int(stem.shape[0]), int(stem.shape[1])
+    norm = "batch" if "model.2.weight" in state else "instance"
+    blocks_seen: dict[int, set[int]] = {}
+    for key, value in state.items():
+        match = _BLOCK_KEY.match(key)
+        if match and value.ndim == 4:  # convolutions; batch norm's scales share the pattern
+            blocks_seen.setdefault(int(match.group(1)), set()).add(int(match.group(2)))
+    blocks = 0
+    while FIRST_BLOCK_INDEX + blocks in blocks_seen:
+        blocks += 1
+    if blocks != len(blocks_seen):
+        raise CheckpointError(f"{name} looks like a CycleGAN generator, but its residual blocks are not numbered "
+                              "one after another; the file is damaged or from a modified network.")
+    dropout = False
+    if blocks:
+        convs = blocks_seen[FIRST_BLOCK_INDEX]
+        if convs == {1, 6}:
+            dropout = True
+        elif convs != {1, 5}:
+            raise CheckpointError(f"{name} looks like a CycleGAN generator, but its residual blocks are laid out "
+                                  "differently (another padding or a modified network), so it cannot be used.")
+    final = state.get(f"model.{FIRST_BLOCK_INDEX + blocks + 7}.weight")
+    if not isinstance(final, torch.Tensor) or final.ndim != 4:
+        raise CheckpointError(f"{name} looks like a CycleGAN generator, but its last layer is missing; the file is "
+                              "damaged or from a modified network.")
+    return GeneratorSpec(filters=filters, blocks=blocks, dropout=dropout, norm=norm, in_channels=in_channels,
+                         out_channels=int(final.shape[0]))
+
+
+def drop_obsolete_keys(state: dict, network: nn.Module) -> tuple[dict, list[str]]:
+    """Remove the running statistics InstanceNorm layers kept before PyTorch 0.4; the cleaned dict and what went."""
+    instance_norms = {module_name for module_name, module in network.named_modules()
+                      if isinstance(module, nn.InstanceNorm2d) and not module.track_running_stats}
+    kept, dropped = {}, []
+    for key, value in state.items():
+        owner, _, leaf = key.rpartition(".")
+        if owner in instance_norms and leaf in OBSOLETE_SUFFIXES:
+            dropped.append(key)
+        else:
+            kept[key] = value
+    return kept, dropped
+
+
+def load_strict(network: nn.Module, state: dict, name: str) -> None:
+    """Load every tensor into `network`, all of them and nothing else, or refuse in one sentence."""
+    expected = network.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    if missing or unexpected:
+        detail = f"missing {missing[0]}" if missing else f"unexpected {unexpected[0]}"
+        raise CheckpointError(f"{name} does not fit the CycleGAN generator its keys describe ({detail}); the file is "
+                              "damaged or from a modified network.")
+    for key, tensor in expected.items():
+        if tuple(state[key].shape) != tuple(tensor.shape):
+            raise CheckpointError(f"{name} does not fit the CycleGAN generator its keys describe ({key} has shape "
+                                  f"{tuple(state[key].shape)}, expected {tuple(tensor.shape)}); the file is damaged or "
+                                  "from a modified network.")
+        if not state[key].is_floating_point() and tensor.is_floating_point():
+            raise CheckpointError(f"{name} holds {state[key].dtype} numbers in {key} where weights should be; "
+                                  "it cannot be used.")
+    network.load_state_dict(state, strict=True)
+
+
+def generator_from_state(state: dict, name: str, source: Path, device: torch.device | str = "cpu",
+                         direction: str | None = None) -> OpenedGenerator:
+    """Build the generator a bare state dict describes and load it strictly."""
+    state = _unwrap(state, name)
+    spec = detect_generator(state, name)
+    network = ResnetGenerator(spec)
+    state, dropped = drop_obsolete_keys(state, network)
+    if any(not torch.isfinite(value).all() for value in state.values() if value.is_floating_point()):
+        raise CheckpointError(f"{name} holds NaN or infinite weights (its training diverged); it cannot convert "
+                              "pictures.")
+    load_strict(network, {key: value.float() if value.is_floating_point() else value for key, value in state.items()},
+                name)
+    network.eval().to(device)
+    note = f"{spec.describe()}"
+    if dropped:
+        note += f"; set aside {len(dropped)} obsolete InstanceNorm statistics from an old PyTorch"
+    return OpenedGenerator(network, spec, source, dropped, direction, note)
+
+
+def open_generator(path: str | Path, direction: str = "AtoB", device: torch.device | str = "cpu") -> OpenedGenerator:
+    """A generator from a file: a bare state dict (.pth, .safetensors) or a GAN Studio CycleGAN checkpoint.
+
+    `direction` only matters for a checkpoint, which holds both generators; a bare file converts the
+    way it was trained.
+    """
+    path = Path(path).expanduser()
+    state = read_weights(path)
+    name = path.name
+    if isinstance(state, dict) and state.get("format") == "ganstudio-checkpoint":
+        model = state.get("model")
+        if model != "cyclegan":
+            raise CheckpointError(f"{name} is a GAN Studio {model} checkpoint, not an image-to-image model.")
+        networks = state.get("recipe", {})
+        generator_state = networks.get(DIRECTION_NETWORKS[direction])
+        if not _is_tensor_dict(generator_state):
+            raise CheckpointError(f"{name} is a GAN Studio checkpoint without its generators; it cannot convert.")
+        return generator_from_state(generator_state, name, path, device, direction)
+    stored_direction = _stored_direction(path) if sniff(path) == "safetensors" else None
+    return generator_from_state(state, name, path, device, stored_direction)
+
+
+def generator_tensors(network: nn.Module) -> dict[str, torch.Tensor]:
+    """The generator's state dict as plain contiguous float32 CPU tensors, in the reference tool's key layout."""
+    return {key: value.detach().to("cpu", torch.float32 if value.is_floating_point() else value.dtype)
+            .contiguous().clone() for key, value in network.state_dict().items()}
+
+
+def save_generator(network: ResnetGenerator, path: str | Path, metadata: dict[str, str] | None = None) -> Path:
+    """Write the generator as .pth (a plain state dict the reference tool loads) or .safetensors, atomically."""
+    path = Path(path).expanduser()
+    tensors = generator_tensors(network)
+    suffix = path.suffix.lower()
+    if suffix == ".safetensors":
+        from safetensors.torch import save
+
+        info = {"format": "pt", "architecture": SAFETENSORS_FORMAT,
+                **{key: str(value) for key, value in network.spec.to_dict().items()}, **(metadata or {})}
+        payload = save(tensors, metadata=info)
+        atomic_save(path, lambda handle: handle.write(payload))
+    elif suffix in (".pth", ".pt"):
+        atomic_save(path, lambda handle: torch.save(tensors, handle))
+    else:
+        raise CheckpointError(f"Export to {path.name} is not possible: name the file .pth or .safetensors.")
+    return path

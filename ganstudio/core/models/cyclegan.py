@@ -1,0 +1,132 @@
+"""CycleGAN's networks: the ResNet generator and the 70x70 PatchGAN, keyed exactly as the published weights are.
+
+The layer order inside each `nn.Sequential` fixes the state-dict keys (`model.1.weight`,
+`model.10.conv_block.1.weight`, ...). Those keys are the file format every published CycleGAN
+generator and every `latest_net_G_A.pth` of the reference tool uses, so the order below must not
+change: padding and activation layers hold no weights but still take an index.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+NORMS = ("instance", "batch")
+# Two stride-2 convolutions down and two transposed ones up: inputs must be a multiple of 4 pixels.
+SIZE_MULTIPLE = 4
+# Index of the first residual block in the generator's Sequential: pad, conv, norm, relu, then 2 x (conv, norm, relu).
+FIRST_BLOCK_INDEX = 10
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    """What fixes a ResNet generator's shape: base filters, residual blocks, dropout, normalisation, channels."""
+
+    filters: int = 64
+    blocks: int = 9
+    dropout: bool = False
+    norm: str = "instance"
+    in_channels: int = 3
+    out_channels: int = 3
+
+    def describe(self) -> str:
+        extras = ", dropout" if self.dropout else ""
+        extras += ", batch norm" if self.norm == "batch" else ""
+        return f"ResNet generator, {self.filters} filters, {self.blocks} blocks{extras}"
+
+    def to_dict(self) -> dict:
+        return {"filters": self.filters, "blocks": self.blocks, "dropout": self.dropout, "norm": self.norm,
+                "in_channels": self.in_channels, "out_channels": self.out_channels}
+
+
+def _norm_layer(norm: str, channels: int) -> nn.Module:
+    if norm == "instance":
+        # No affine parameters and no running statistics: each picture is normalised by its own statistics,
+        # in training and in use alike. This is why InstanceNorm keys are absent from the state dict.
+        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+    if norm == "batch":
+        return nn.BatchNorm2d(channels, affine=True)
+    raise ValueError(f"unknown normalisation {norm!r}")
+
+
+class ResidualBlock(nn.Module):
+    """Two reflection-padded 3x3 convolutions with normalisation, added back onto the input."""
+
+    def __init__(self, channels: int, norm: str, dropout: bool, bias: bool):
+        super().__init__()
+        layers: list[nn.Module] = [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias),
+                                   _norm_layer(norm, channels), nn.ReLU(True)]
+        if dropout:
+            layers.append(nn.Dropout(0.5))
+        layers += [nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3, bias=bias), _norm_layer(norm, channels)]
+        self.conv_block = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """Image to image of the same size: a 7x7 stem, two downsamplings, residual blocks, two upsamplings, tanh."""
+
+    def __init__(self, spec: GeneratorSpec = GeneratorSpec()):
+        super().__init__()
+        if spec.norm not in NORMS:
+            raise ValueError(f"unknown normalisation {spec.norm!r}")
+        self.spec = spec
+        filters = spec.filters
+        # Instance norm has no shift of its own, so the convolutions before it carry a bias; batch norm's beta does.
+        bias = spec.norm == "instance"
+        layers: list[nn.Module] = [nn.ReflectionPad2d(3), nn.Conv2d(spec.in_channels, filters, 7, bias=bias),
+                                   _norm_layer(spec.norm, filters), nn.ReLU(True)]
+        for level in range(2):
+            channels = filters * 2 ** level
+            layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=bias),
+                       _norm_layer(spec.norm, channels * 2), nn.ReLU(True)]
+        layers += [ResidualBlock(filters * 4, spec.norm, spec.dropout, bias) for _ in range(spec.blocks)]
+        for level in range(2):
+            channels = filters * 2 ** (2 - level)
+            layers += [nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
+                       _norm_layer(spec.norm, channels // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(filters, spec.out_channels, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+
+class PatchDiscriminator(nn.Module):
+    """The PatchGAN: a grid of real-or-fake scores, each seeing a 70x70 patch (with the default 3 layers)."""
+
+    def __init__(self, filters: int = 64, layers: int = 3, norm: str = "instance", in_channels: int = 3):
+        super().__init__()
+        bias = norm == "instance"
+        sequence: list[nn.Module] = [nn.Conv2d(in_channels, filters, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        multiple = 1
+        for level in range(1, layers + 1):
+            previous, multiple = multiple, min(2 ** level, 8)
+            stride = 2 if level < layers else 1  # the last one keeps the resolution: more, overlapping patches
+            sequence += [nn.Conv2d(filters * previous, filters * multiple, 4, stride=stride, padding=1, bias=bias),
+                         _norm_layer(norm, filters * multiple), nn.LeakyReLU(0.2, True)]
+        sequence.append(nn.Conv2d(filters * multiple, 1, 4, stride=1, padding=1))
+        self.model = nn.Sequential(*sequence)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.model(images)
+
+
+def init_weights(module: nn.Module, gain: float = 0.02) -> None:
+    """CycleGAN's initialisation: convolution weights from N(0, 0.02) and zero biases; batch-norm scales N(1, 0.02)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, gain)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, gain)
+        nn.init.zeros_(module.bias)
+
+
+def round_to_multiple(value: int, multiple: int = SIZE_MULTIPLE) -> int:
+    """`value` rounded up to the next multiple the generator needs (at least one multiple)."""
+    return max(multiple, -(-value // multiple) * multiple)

@@ -1,0 +1,384 @@
+"""Converting pictures with a trained CycleGAN generator: one picture to an array, or a folder to files.
+
+Front ends call `open_translator` (a run folder, a GAN Studio checkpoint, or a bare .pth/.safetensors
+generator such as the published horse2zebra.pth), then `Translator.translate_picture` for one
+picture or `translate_folder` for many, with a progress callback and a cancel check. Pictures keep
+their size and aspect ratio: the generator needs sides that are a multiple of 4, so edges are
+mirrored out to the next multiple and cut off again afterwards. A picture too large to convert in
+one piece within the memory budget is converted in overlapping tiles, blended where they overlap.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .. import __version__
+from .checkpoint import load_checkpoint
+from .cyclegan_weights import (DIRECTION_NETWORKS, DIRECTIONS, OpenedGenerator, generator_from_state, open_generator,
+                               save_generator)
+from .data.batches import physical_memory_bytes
+from .data.decode import DecodeError, open_image, to_rgb
+from .data.sources import SourceFile, SourceReader, list_sources
+from .device import is_out_of_memory, select_device
+from .errors import CheckpointError, ConfigError, DataError, DeviceError
+from .export import save_png
+from .fileio import atomic_save
+from .models.cyclegan import SIZE_MULTIPLE
+from .runs import RunFolder
+
+# Below this the generator's innermost padding has nothing to mirror: smaller pictures are padded up to it.
+MIN_SIDE = 16
+# Tiles overlap by this much and are blended linearly across it; wider than the seams instance norm leaves.
+TILE_OVERLAP = 64
+# No tile is smaller than this many pixels (128 x 128): smaller ones would be mostly overlap.
+MIN_TILE_PIXELS = 128 * 128
+# Working memory of a forward pass without gradients, per pixel and generator filter: a few full-resolution
+# float32 maps alive at once. Peak growth measured 15 to 20 bytes (16 to 64 filters, 512 to 768 px).
+BYTES_PER_PIXEL_PER_FILTER = 20
+# Share of the machine's memory one conversion may use on a CPU.
+MEMORY_SHARE = 0.25
+OUTPUT_SUFFIX = ".png"
+WRITABLE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+ProgressFn = Callable[[int, int, str], None]  # done, total, the name of the picture just finished
+CancelledFn = Callable[[], bool]
+
+
+def pixels_to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """H x W x 3 uint8 to 1 x 3 x H x W in [-1, 1], by the same arithmetic as the reference's ToTensor and
+    Normalize(0.5, 0.5), so the same pixels give the generator bit-identical input."""
+    tensor = torch.from_numpy(np.require(pixels, requirements=["C", "W"])).permute(2, 0, 1).unsqueeze(0)
+    return tensor.float().div(255).sub(0.5).div(0.5)
+
+
+def tensor_to_pixels(images: torch.Tensor) -> np.ndarray:
+    """1 x 3 x H x W in [-1, 1] to H x W x 3 uint8 as the reference tool saves its results (scaled, then truncated),
+    so our PNGs and its PNGs agree pixel for pixel."""
+    array = images[0].detach().float().cpu().numpy().transpose(1, 2, 0)
+    return np.clip((array + 1) / 2.0 * 255.0, 0, 255).astype(np.uint8)
+
+
+def read_picture(path_or_bytes, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:
+    """A picture file as H x W x 3 uint8 RGB: allow-listed formats only, EXIF rotation applied, transparency on
+    `background`. DataError with the reason when it is not a usable picture."""
+    name = Path(path_or_bytes).name if isinstance(path_or_bytes, (str, Path)) else "The picture"
+    try:
+        if isinstance(path_or_bytes, (str, Path)):
+            with open(path_or_bytes, "rb") as handle:
+                data = handle.read()
+        else:
+            data = path_or_bytes
+        image = open_image(data)
+        try:
+            image.load()
+            if getattr(image, "n_frames", 1) > 1:
+                image.seek(0)
+            return np.asarray(to_rgb(image, background), dtype=np.uint8).copy()
+        finally:
+            image.close()
+    except FileNotFoundError:
+        raise DataError(f"{path_or_bytes} does not exist.") from None
+    except IsADirectoryError:
+        raise DataError(f"{path_or_bytes} is a folder, not a picture.") from None
+    except DecodeError as exc:
+        raise DataError(f"{name} cannot be converted: {exc}.") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise DataError(f"{name} cannot be converted: damaged or truncated ({str(exc)[:80]}).") from None
+
+
+def _memory_budget(device: torch.device) -> int:
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * 0.5)  # half of what is free: the GPU holds little else while converting
+    return int(physical_memory_bytes() * MEMORY_SHARE)
+
+
+@dataclass
+class Translator:
+    """One generator, ready to convert pictures on `device`."""
+
+    generator: OpenedGenerator
+    device: torch.device
+    direction: str | None
+    source_name: str
+    max_pixels: int = 0  # most pixels converted in one piece; 0: from the memory budget
+
+    def __post_init__(self) -> None:
+        if not self.max_pixels:
+            per_pixel = BYTES_PER_PIXEL_PER_FILTER * self.generator.spec.filters
+            self.max_pixels = max(MIN_TILE_PIXELS, _memory_budget(self.device) // per_pixel)
+
+    @property
+    def description(self) -> str:
+        """What a user reads about the model: 'horse2zebra.pth: ResNet generator, 64 filters, 9 blocks'."""
+        return f"{self.source_name}: {self.generator.note}"
+
+    @torch.no_grad()
+    def translate_tensor(self, images: torch.Tensor) -> torch.Tensor:
+        """N x 3 x H x W in [-1, 1] (sides a multiple of 4) through the generator, float32 on the CPU."""
+        return self.generator.network(images.to(self.device, torch.float32)).float().cpu()
+
+    @torch.no_grad()
+    def translate_picture(self, pixels: np.ndarray, max_side: int | None = None) -> np.ndarray:
+        """H x W x 3 uint8 to its translation, the same size (or `max_side` on its longer side, if smaller)."""
+        if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
+            raise ValueError(f"expected H x W x 3 uint8 pixels, got {pixels.shape} {pixels.dtype}")
+        if max_side and max(pixels.shape[:2]) > max_side:
+            pixels = shrink(pixels, max_side)
+        height, width = pixels.shape[:2]
+        image = pixels_to_tensor(pixels)
+        while True:
+            try:
+                whole = height * width <= self.max_pixels
+                return tensor_to_pixels(self._whole(image) if whole else self._tiled(image))
+            except (RuntimeError, MemoryError) as exc:
+                # The estimate was too hopeful (other programs took memory): smaller tiles, down to a floor.
+                if not is_out_of_memory(exc):
+                    raise
+                if self.max_pixels <= MIN_TILE_PIXELS:
+                    raise DeviceError(f"Out of memory converting a {width} x {height} picture even in small "
+                                      "tiles; close other programs or convert a smaller version.") from None
+                self.max_pixels = max(MIN_TILE_PIXELS, min(self.max_pixels, height * width) // 4)
+                if self.device.type == "cuda":
+                    torch.cuda.empty_cache()
+
+    def _whole(self, image: torch.Tensor) -> torch.Tensor:
+        """One picture, its sides mirrored out to what the generator needs and the result cut back."""
+        height, width = image.shape[-2:]
+        target_h = max(MIN_SIDE, -(-height // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+        target_w = max(MIN_SIDE, -(-width // SIZE_MULTIPLE) * SIZE_MULTIPLE)
+        if (target_h, target_w) != (height, width):
+            pad_h, pad_w = target_h - height, target_w - width
+            # Reflection needs a margin smaller than the picture; tiny pictures repeat their edge instead.
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            image = F.pad(image, (0, pad_w, 0, pad_h), mode=mode)
+        return self.translate_tensor(image)[..., :height, :width]
+
+    def _tiled(self, image: torch.Tensor) -> torch.Tensor:
+        """A large picture in overlapping square tiles, each weighted down linearly towards its edges."""
+        height, width = image.shape[-2:]
+        side = max(TILE_OVERLAP * 2, int(math.sqrt(self.max_pixels)) // SIZE_MULTIPLE * SIZE_MULTIPLE)
+        side = min(side, max(height, width))
+        step = max(SIZE_MULTIPLE, side - TILE_OVERLAP)
+        output = torch.zeros(1, 3, height, width)
+        weights = torch.zeros(1, 1, height, width)
+        tops = _tile_starts(height, side, step)
+        lefts = _tile_starts(width, side, step)
+        for top in tops:
+            for left in lefts:
+                tile = image[..., top:top + side, left:left + side]
+                result = self._whole(tile)
+                ramp = _blend_weights(result.shape[-2], result.shape[-1], TILE_OVERLAP,
+                                      top > 0, top + side < height, left > 0, left + side < width)
+                output[..., top:top + side, left:left + side] += result * ramp
+                weights[..., top:top + side, left:left + side] += ramp
+        return output / weights.clamp_min(1e-8)
+
+
+def _tile_starts(length: int, side: int, step: int) -> list[int]:
+    if length <= side:
+        return [0]
+    starts = list(range(0, length - side, step))
+    return starts + [length - side]
+
+
+def _blend_weights(height: int, width: int, overlap: int, top: bool, bottom: bool, left: bool,
+                   right: bool) -> torch.Tensor:
+    """1 in the middle, falling linearly to near 0 across `overlap` pixels on the sides that have a neighbour."""
+    def ramp(length: int, start: bool, end: bool) -> torch.Tensor:
+        values = torch.ones(length)
+        span = min(overlap, length // 2)
+        rising = (torch.arange(span, dtype=torch.float32) + 0.5) / span
+        if start:
+            values[:span] = rising
+        if end:
+            values[length - span:] = torch.minimum(values[length - span:], rising.flip(0))
+        return values
+
+    return (ramp(height, top, bottom).view(-1, 1) * ramp(width, left, right).view(1, -1)).view(1, 1, height, width)
+
+
+def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """The picture scaled down (Lanczos) so its longer side is `max_side`, keeping its aspect ratio."""
+    height, width = pixels.shape[:2]
+    scale = max_side / max(height, width)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def _run_generator(run: str | Path, direction: str, device: torch.device,
+                   checkpoint: str | Path | None = None) -> tuple[OpenedGenerator, RunFolder, dict]:
+    """The `direction` generator of a CycleGAN run's latest checkpoint (or `checkpoint`), and the checkpoint."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"The direction must be AtoB or BtoA, not '{direction}'.")
+    folder = RunFolder(run)
+    if not folder.path.is_dir():
+        raise ConfigError(f"{run} does not exist.")
+    config = folder.load_config()
+    if config.model.name != "cyclegan":
+        raise ConfigError(f"{folder.name} is a {config.model.name} run, not an image-to-image (cyclegan) run.")
+    path = Path(checkpoint).expanduser() if checkpoint else folder.latest_checkpoint()
+    if path is None:
+        raise CheckpointError(f"{folder.name} has no checkpoint yet; train it a little longer first.")
+    state = load_checkpoint(path)
+    network_state = state.get("recipe", {}).get(DIRECTION_NETWORKS[direction])
+    if not isinstance(network_state, dict):
+        raise CheckpointError(f"{path.name} does not hold the {direction} generator.")
+    return generator_from_state(network_state, path.name, path, device, direction), folder, state
+
+
+def open_translator(weights: str | Path | None = None, run: str | Path | None = None, direction: str = "AtoB",
+                    device: str = "auto", checkpoint: str | Path | None = None) -> Translator:
+    """A translator from a bare generator file (`weights`) or from a run folder (`run`, its latest checkpoint
+    or `checkpoint`). A run and a GAN Studio checkpoint hold both generators: `direction` picks one."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"The direction must be AtoB or BtoA, not '{direction}'.")
+    if (weights is None) == (run is None):
+        raise ConfigError("Give either a generator file or a run folder to convert with.")
+    torch_device = select_device(device)
+    if weights is not None:
+        opened = open_generator(weights, direction, torch_device)
+        return Translator(opened, torch_device, opened.direction, Path(weights).name)
+    opened, folder, _ = _run_generator(run, direction, torch_device, checkpoint)
+    return Translator(opened, torch_device, direction, f"{folder.name} ({opened.source.name})")
+
+
+def export_generator(run: str | Path, out: str | Path, direction: str = "AtoB",
+                     checkpoint: str | Path | None = None) -> Path:
+    """Write a run's `direction` generator to `out`: .pth in the reference tool's layout (a plain state dict it
+    loads as latest_net_G_A.pth), or .safetensors with the run, step and direction in its header."""
+    target = Path(out).expanduser()
+    if target.suffix.lower() not in (".pth", ".pt", ".safetensors"):
+        raise ConfigError(f"Export to {target.name} is not possible: name the file .pth or .safetensors.")
+    opened, folder, state = _run_generator(run, direction, torch.device("cpu"), checkpoint)
+    counters = state.get("counters", {})
+    metadata = {"direction": direction, "run": folder.name, "step": str(counters.get("step", "")),
+                "epoch": str(counters.get("epoch", "")), "app": f"GAN Studio {__version__}"}
+    try:
+        return save_generator(opened.network, target, metadata)
+    except OSError as exc:
+        raise ConfigError(f"{target} could not be written ({exc.strerror or exc}).") from None
+
+
+@dataclass
+class FolderResult:
+    """What a folder conversion did: files written, pictures skipped with the reason, and whether it was cancelled."""
+
+    written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    cancelled: bool = False
+    total: int = 0
+
+
+def relative_name(source: SourceFile, root: Path) -> Path:
+    """A picture's path relative to what the user gave: inside the folder, inside the zip, or its bare name."""
+    if source.member is not None:
+        inside = Path(source.member)
+        if not root.is_dir():
+            return inside
+        archive = Path(source.path).resolve()
+        return archive.parent.relative_to(root) / archive.stem / inside
+    if root.is_dir():
+        return Path(source.path).resolve().relative_to(root)
+    return Path(Path(source.path).name)
+
+
+def output_names(sources: list[SourceFile], root: Path) -> dict[SourceFile, Path]:
+    """Where each picture's result goes, relative to the output folder: its own relative path with .png. Two
+    pictures that would collide (a.jpg and a.png) keep their whole names instead (a.jpg.png, a.png.png)."""
+    relative = {source: relative_name(source, root) for source in sources}
+    plain = {source: name.with_suffix(OUTPUT_SUFFIX) for source, name in relative.items()}
+    counts: dict[str, int] = {}
+    for target in plain.values():
+        counts[str(target).lower()] = counts.get(str(target).lower(), 0) + 1
+    return {source: (relative[source].with_name(relative[source].name + OUTPUT_SUFFIX)
+                     if counts[str(target).lower()] > 1 else target) for source, target in plain.items()}
+
+
+def translate_folder(translator: Translator, input_path: str | Path, output_dir: str | Path,
+                     progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
+                     max_side: int | None = None) -> FolderResult:
+    """Convert every picture in a folder (searched recursively, zips read in place) into `output_dir`.
+
+    Each result keeps its picture's relative path and name with the extension .png and is written
+    atomically, so a cancel never leaves half a file. Unreadable pictures are skipped with the
+    reason; a result that cannot be written stops the conversion. `cancelled` is checked before
+    each picture, `progress` told after each.
+    """
+    root = Path(input_path).expanduser().resolve()
+    out = Path(output_dir).expanduser().resolve()
+    if root.is_dir() and out == root:
+        raise ConfigError("Choose an output folder other than the input folder, so no original is overwritten.")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"The output folder {out} could not be created ({exc.strerror or exc}).") from None
+    # Results of an earlier conversion into a folder inside the input are not pictures to convert again.
+    sources = [source for source in list_sources([str(root)]) if not Path(source.path).resolve().is_relative_to(out)]
+    names = output_names(sources, root)
+    originals = {Path(source.path).resolve() for source in sources if source.member is None}
+    result = FolderResult(total=len(sources))
+    with SourceReader() as reader:
+        for done, source in enumerate(sources):
+            if cancelled is not None and cancelled():
+                result.cancelled = True
+                break
+            label = str(relative_name(source, root))
+            target = out / names[source]
+            converted = None
+            if target.resolve() in originals:
+                result.skipped.append((label, "its result would overwrite an original"))
+            else:
+                try:
+                    with reader.read(source) as handle:
+                        pixels = read_picture(handle.read())
+                    converted = translator.translate_picture(pixels, max_side)
+                except DataError as exc:
+                    result.skipped.append((label, str(exc).split(": ", 1)[-1].rstrip(".")))
+                except OSError as exc:
+                    result.skipped.append((label, f"could not be read ({exc.strerror or exc})"))
+            if converted is not None:
+                try:
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    save_png(target, converted, {"source": label, "model": translator.source_name,
+                                                 "direction": translator.direction or "", "app_version": __version__})
+                except OSError as exc:
+                    raise ConfigError(f"{target} could not be written ({exc.strerror or exc}); "
+                                      f"{len(result.written):,} pictures were converted before it.") from None
+                result.written.append(target)
+            if progress is not None:
+                progress(done + 1, len(sources), label)
+    return result
+
+
+def translate_file(translator: Translator, input_path: str | Path, output: str | Path,
+                   max_side: int | None = None) -> Path:
+    """Convert one picture; `output` is a file (.png, .jpg, .webp) or a folder to put `<name>.png` in."""
+    source = Path(input_path).expanduser()
+    pixels = read_picture(source)
+    converted = translator.translate_picture(pixels, max_side)
+    target = Path(output).expanduser()
+    if target.is_dir() or target.suffix.lower() not in WRITABLE_SUFFIXES:
+        target = target / (source.stem + OUTPUT_SUFFIX)
+    if target.resolve() == source.resolve():
+        raise ConfigError(f"Writing the result to {target} would overwrite the original; choose another name.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.suffix.lower() == OUTPUT_SUFFIX:
+            save_png(target, converted, {"source": source.name, "model": translator.source_name,
+                                         "direction": translator.direction or "", "app_version": __version__})
+        else:
+            image_format = WRITABLE_SUFFIXES[target.suffix.lower()]
+            atomic_save(target, lambda handle: Image.fromarray(converted).save(handle, format=image_format,
+                                                                               quality=95))
+    except OSError as exc:
+        raise ConfigError(f"{target} could not be written ({exc.strerror or exc}).") from None
+    return target
