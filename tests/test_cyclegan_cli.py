@@ -12,6 +12,7 @@ from PIL import Image
 
 from ganstudio.cli import _train_config, build_parser, main
 from ganstudio.core.cyclegan_weights import open_generator
+from ganstudio.core.registry import get_recipe
 from test_cli import ganstudio
 from test_cyclegan_training import two_domains
 from test_cyclegan_weights import reference_forward
@@ -35,12 +36,16 @@ def command(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_cyclegan_defaults_differ_from_dcgan_only_where_they_should(tmp_path):
     config = parsed_config("--model", "cyclegan", "--data-a", str(tmp_path), "--data-b", str(tmp_path))
-    assert (config.data.size, config.train.batch_size, config.model.preset) == (128, 1, "auto")
+    assert (config.data.size, config.train.batch_size, config.model.preset) == (128, 0, "auto")
+    get_recipe("cyclegan").resolve_config(config, torch.device("cpu"))
+    assert config.train.batch_size == 1
     assert config.data.paths == [str(tmp_path)] and config.data.paths_b == [str(tmp_path)]
     config = parsed_config("--model", "cyclegan", "--demo", "--size", "256", "--preset", "default")
     assert (config.data.size, config.model.preset) == (256, "default")
     dcgan = parsed_config("--demo")
-    assert (dcgan.data.size, dcgan.train.batch_size, dcgan.train.loss) == (64, 64, "nonsat")
+    assert (dcgan.data.size, dcgan.train.batch_size, dcgan.train.loss) == (64, 0, "nonsat")
+    get_recipe("dcgan").resolve_config(dcgan, torch.device("cpu"))
+    assert dcgan.train.batch_size == 16
 
 
 @pytest.mark.parametrize("argv", [
