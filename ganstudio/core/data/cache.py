@@ -125,8 +125,9 @@ def load_dataset(data: DataConfig, progress: ProgressFn | None = None, cancelled
     started = time.perf_counter()
     inputs = list(paths if paths is not None else data.paths)
     if data.demo and paths is None:
-        payload = {"demo": 2, "size": data.size, "count": demo.DEMO_COUNT, "seed": demo.DEMO_SEED}
-        if demo_set != "shapes":  # the shapes' key stays as it was, so their cached entries stay valid
+        payload = {"demo": 2, "version": demo.SHAPES_VERSION, "size": data.size, "count": demo.DEMO_COUNT,
+                   "seed": demo.DEMO_SEED}
+        if demo_set != "shapes":
             payload = {"demo": 3, "version": demo.DAY_NIGHT_VERSION, "set": demo_set, "size": data.size, "count": demo.DAY_NIGHT_COUNT,
                        "seeds": demo.DAY_NIGHT_SEEDS}
         sources = None

@@ -12,6 +12,8 @@ from PIL import Image, ImageDraw, ImageFilter
 DEMO_COUNT = 3000
 DEMO_SEED = 20261125
 SHAPES = ("circle", "square", "triangle", "star", "ring", "diamond")
+# Part of the cache key: bump it when the drawing changes, so cached copies are drawn again.
+SHAPES_VERSION = 2
 # Drawn at this multiple of the final size and reduced with Lanczos, for clean anti-aliased edges.
 SUPERSAMPLE = 2
 
@@ -33,7 +35,7 @@ def _polygon(kind: str, cx: float, cy: float, radius: float, angle: float) -> li
         radii = [radius * 1.1, radius * 0.7] * 2
     else:  # star
         corners, offset = 10, -math.pi / 2
-        radii = [radius * 1.1 if i % 2 == 0 else radius * 0.48 for i in range(corners)]
+        radii = [radius * 1.1 if i % 2 == 0 else radius * 0.55 for i in range(corners)]
     points = []
     for i in range(corners):
         theta = offset + angle + 2 * math.pi * i / corners
@@ -55,11 +57,12 @@ def draw_shape(rng: np.random.Generator, size: int) -> np.ndarray:
     hue = float(rng.random())
     background_hue = hue + 0.5 + float(rng.normal(0, 0.08))  # roughly complementary: the shape stands out
     image = _background(canvas_size, _rgb(background_hue, 0.18, 0.97), _rgb(background_hue + 0.06, 0.32, 0.86))
-    radius = canvas_size * float(rng.uniform(0.24, 0.36))
-    margin = radius * 1.15
-    cx = float(rng.uniform(margin, canvas_size - margin))
-    cy = float(rng.uniform(margin, canvas_size - margin))
-    angle = float(rng.uniform(0, 2 * math.pi))
+    # Large, nearly centred, upright shapes: a 2-core CPU then shows stars, rings and triangles within
+    # minutes. Free positions and rotations made the same 4 minutes end in round blobs.
+    radius = canvas_size * float(rng.uniform(0.27, 0.35))
+    cx = canvas_size * (0.5 + float(rng.normal(0, 0.035)))
+    cy = canvas_size * (0.5 + float(rng.normal(0, 0.035)))
+    angle = float(rng.normal(0, 0.12))
     fill = _rgb(hue, float(rng.uniform(0.7, 0.95)), float(rng.uniform(0.8, 1.0)))
     outline = _rgb(hue, 0.9, 0.45)
     line = max(1, canvas_size // 40)
@@ -104,7 +107,7 @@ def make_demo_images(size: int = 64, count: int = DEMO_COUNT, seed: int = DEMO_S
 # domain draws its own scenes, so the two folders are unpaired, as a user's are; but any scene can be
 # drawn both ways, so the true translation of a test picture is known and a model can be measured.
 DAY_NIGHT_COUNT = 1000
-DAY_NIGHT_VERSION = 1  # bump when the drawing changes, so cached copies are drawn again
+DAY_NIGHT_VERSION = 2  # bump when the drawing changes, so cached copies are drawn again
 DAY_NIGHT_SEEDS = {"day": 20261201, "night": 20261202, "test": 20261203}
 
 

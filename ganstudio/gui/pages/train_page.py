@@ -192,10 +192,11 @@ class TrainPage(QWidget):
         form.addRow(field_label("Length"), self.length_choice)
         form.addRow(field_label(""), self.length_value)
         self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 4096)
-        self.batch_size.setValue(64)
-        self.batch_size.setToolTip("Pictures per training step. 64 suits most cases; lower it if the GPU runs "
-                                   "out of memory.")
+        self.batch_size.setRange(0, 4096)
+        self.batch_size.setSpecialValueText("Automatic")
+        self.batch_size.setValue(0)
+        self.batch_size.setToolTip("Pictures per training step. Automatic: 64 on a GPU, 16 on a CPU, where more, "
+                                   "smaller steps learn faster. Lower it if the GPU runs out of memory.")
         form.addRow(field_label("Batch size"), self.batch_size)
         self.device_choice = shrinkable_combo()
         self.device_choice.addItem("Automatic (looking…)", "auto")
@@ -229,8 +230,8 @@ class TrainPage(QWidget):
         self.ema_check.setChecked(True)
         self.ema_check.setToolTip("Draw samples with an average of recent generators: steadier, cleaner pictures.")
         form.addRow(field_label(""), self.ema_check)
-        self.precision_choice = self._choice(PRECISION_WORDS, "Number precision on the GPU. Automatic uses fast "
-                                                              "mixed precision where it is safe.")
+        self.precision_choice = self._choice(PRECISION_WORDS, "Number precision. Automatic uses fast mixed precision "
+                                                              "on GPUs and on CPUs with bfloat16 instructions.")
         form.addRow(field_label("Precision"), self.precision_choice)
         self.seed = QSpinBox()
         self.seed.setRange(0, 2_000_000_000)
@@ -355,7 +356,7 @@ class TrainPage(QWidget):
         self._select(self.preset_choice, settings.value("train/preset", "standard"))
         self._select(self.length_choice, settings.value("train/length", "auto"))
         self._length_kind_changed()
-        self.batch_size.setValue(settings.value("train/batch_size", 64))
+        self.batch_size.setValue(settings.value("train/batch_size", 0))
         self.lr_g.setValue(settings.value("train/lr_g", 0.0002))
         self.lr_d.setValue(settings.value("train/lr_d", 0.0002))
         self._select(self.loss_choice, settings.value("train/loss", "nonsat"))
