@@ -174,6 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
     bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                        help="our loop's precision (default: auto, as training uses; the textbook loop is always fp32)")
+    bench.add_argument("--threads", type=_positive_int, metavar="N",
+                       help="CPU threads for both loops (default: torch's own choice); 1 steadies figures on a busy machine")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -281,6 +283,9 @@ def _command_generate(args: argparse.Namespace) -> int:
 
 def _command_bench(args: argparse.Namespace) -> int:
     from .core.bench import format_results, run_bench
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     results = run_bench(size=args.size, batch_size=args.batch_size, width=args.width, steps=args.steps,
                         repeats=args.repeats, device=args.device, precision=args.precision,
                         progress=None if args.json else print)

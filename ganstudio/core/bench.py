@@ -176,10 +176,10 @@ def run_bench(size: int = 64, batch_size: int = 64, width: int = 64, steps: int 
 def format_results(results: dict) -> str:
     return "\n".join([
         f"GAN Studio {results['app_version']}, torch {results['torch_version']}, Python {results['python_version']}",
-        f"Device: {results['device']} ({results['torch_threads']} torch threads, {results['cpu_count']} CPUs)",
+        f"Device: {results['device']}, {results['cpu_count']} CPUs",
         f"DCGAN {results['size']} px, width {results['width']}, batch {results['batch_size']}; median of "
         f"{results['repeats']} x {results['steps_per_repeat']} steps after {results['warmup_steps']} warm-up steps",
-        f"  GAN Studio ({results['our_precision']}): {results['ours_images_per_second']:8.1f} images/s",
-        f"  textbook PyTorch loop (fp32):  {results['textbook_images_per_second']:8.1f} images/s",
-        f"  ratio: {results['ratio']:.2f}x",
+        f"  {'GAN Studio (' + results['our_precision'] + ')':<30}{results['ours_images_per_second']:8.1f} images/s",
+        f"  {'textbook PyTorch loop (fp32)':<30}{results['textbook_images_per_second']:8.1f} images/s",
+        f"  {'ratio (ours / textbook)':<30}{results['ratio']:8.2f}x",
     ])
