@@ -114,9 +114,12 @@ class _Panel:
         palette = list(colours)
         colours = [palette[index % len(palette)] for index in range(len(names))]
         # The legend is the plot's title line: a legend box inside the plot would hide the newest points.
-        keys = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
-                                         for name, colour in zip(names, colours))
-        plot.setTitle(keys)
+        keys = [f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
+                for name, colour in zip(names, colours)]
+        # Up to five keys fit one line of a narrow plot; more (CycleGAN's eight losses) go four to a line.
+        per_line = len(keys) if len(keys) <= 5 else 4
+        plot.setTitle("<br>".join("&nbsp;&nbsp;&nbsp;".join(keys[start:start + per_line])
+                                  for start in range(0, len(keys), per_line)))
         for name, colour in zip(names, colours):
             faint = pg.mkColor(colour)
             faint.setAlpha(RAW_CURVE_ALPHA)
