@@ -516,7 +516,8 @@ class ConvertPanel(QWidget):
             self.before_view.set_image(qimage_from_rgb(conversion.before))
             self.after_view.set_image(qimage_from_rgb(conversion.after))
             height, width = conversion.after.shape[:2]
-            self.picture_detail.setText(f"  {width:,} × {height:,} px · {conversion.model}")
+            words = {"AtoB": ", A → B", "BtoA": ", B → A"}.get(conversion.direction, "")
+            self.picture_detail.setText(f"  {width:,} × {height:,} px{words}")
             self.save_button.setEnabled(True)
             self.workspace.say(f"{path.name} converted.")
             self.picture_converted.emit()
