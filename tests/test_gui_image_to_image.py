@@ -209,6 +209,11 @@ def test_a_file_that_is_not_a_generator_is_refused_in_plain_words(qtbot, make_wi
     message = failed.args[0]
     assert words in message and plain_sentence(message)
     assert panel.banner.isVisible() and panel.banner.message() == message and panel.translator is None
+    open_generator(qtbot, panel, generator_file)
+    with qtbot.waitSignal(panel.translator_failed, timeout=60_000):
+        panel.open_generator_file(str(bad))
+    assert panel.translator is not None and panel.chosen_source().path == str(generator_file), \
+        "a refused file leaves the model that was open in use"
 
 
 def test_closing_while_training_saves_and_offers_to_continue_here(qtbot, make_window, tmp_path):

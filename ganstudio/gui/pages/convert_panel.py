@@ -365,9 +365,8 @@ class ConvertPanel(QWidget):
         self._load(GeneratorSource("file", path))
 
     def _load(self, source: GeneratorSource) -> None:
+        # The model open until now stays in use until this one is open: a file that is refused loses nothing.
         self._wanted = source
-        self.translator = None
-        self.loaded_source = None
         self.model_line.setText("Opening the model…")
 
         def opened(translator, wanted: GeneratorSource = source) -> None:
@@ -378,8 +377,11 @@ class ConvertPanel(QWidget):
         def failed(message: str, wanted: GeneratorSource = source) -> None:
             if wanted != self._wanted:
                 return
-            self._wanted = None
-            self.model_line.setText("No model loaded.")
+            self._wanted = self.loaded_source
+            self.model_line.setText(self._describe(self.translator) if self.translator is not None
+                                    else "No model loaded.")
+            if self.loaded_source is not None:
+                self.refresh_runs(select=self.loaded_source)
             self.banner.show_message(message, "error")
             self.workspace.say("That model could not be opened.")
             self.translator_failed.emit(message)
@@ -394,13 +396,17 @@ class ConvertPanel(QWidget):
         if source.kind == "file":
             self.refresh_runs(select=source)
         self.banner.hide()
-        direction = {"AtoB": "converts A to B", "BtoA": "converts B to A"}.get(translator.direction or "", "")
-        self.model_line.setText(f"{translator.description}" + (f"; {direction}." if direction else "."))
+        self.model_line.setText(self._describe(translator))
         self.workspace.say(f"Model ready: {Path(source.path).name}.")
         self.translator_loaded.emit(translator.description)
         if self._pending_input is not None:
             pending, self._pending_input = self._pending_input, None
             self.convert_path(pending)
+
+    @staticmethod
+    def _describe(translator) -> str:
+        direction = {"AtoB": "converts A to B", "BtoA": "converts B to A"}.get(translator.direction or "", "")
+        return f"{translator.description}" + (f"; {direction}." if direction else ".")
 
     # -- inputs ------------------------------------------------------------------------------------
 
@@ -470,7 +476,7 @@ class ConvertPanel(QWidget):
 
     def _ready(self, path: str) -> bool:
         """True when a model is loaded; otherwise the input waits for the model being opened."""
-        if self.translator is not None:
+        if self.translator is not None and self._wanted == self.loaded_source:
             return True
         if self._wanted is None:
             self.banner.show_message("Choose a model first: train an image-to-image run, or open a generator "
