@@ -91,6 +91,9 @@ def test_dropped_folders_files_and_zips_set_the_domains_with_counts(qtbot, make_
     config = page.build_config()
     assert config.data.paths == [str(archive)] and config.data.paths_b == [str(path) for path in files]
     assert window.dataset_page.workspace.dataset.demo, "the Dataset page's own dataset is untouched"
+    assert drop_paths(page, [domain_b])
+    assert "Domain A or on Domain B" in page.banner.message() and window.current_page_key() == "image-to-image", \
+        "a drop beside the zones asks for a zone instead of opening the pictures elsewhere"
 
 
 def test_a_real_cyclegan_run_shows_its_losses_and_samples_then_converts(qtbot, make_window, tmp_path):
@@ -103,7 +106,7 @@ def test_a_real_cyclegan_run_shows_its_losses_and_samples_then_converts(qtbot, m
         assert page.start(config)
         assert not page.start(config) and not window.train_page.start(), "one run at a time, app-wide"
         assert not page.start_button.isEnabled() and not page.settings_widget.isEnabled()
-        assert not window.train_page.start_button.isEnabled()
+        assert not window.train_page.start_button.isEnabled() and not window.train_page.stop_button.isEnabled()
     assert finished.args[0].reason == "completed"
     qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
     assert page.start_button.isEnabled() and page.settings_widget.isEnabled()

@@ -604,7 +604,8 @@ class ConvertPanel(QWidget):
             from ...core.translate import translate_folder
             return translate_folder(translator, source, output,
                                     progress=lambda done, total, name: task.progress(done, total, name),
-                                    cancelled=cancel.is_set, max_side=max_side)
+                                    # Cancel, or the window closing (which cancels every task).
+                                    cancelled=lambda: cancel.is_set() or task.cancelled, max_side=max_side)
 
         def failed(message: str) -> None:
             self._folder_cancel = None

@@ -25,7 +25,7 @@ from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
 from ..widgets.common import Banner, button, card, label
-from ..widgets.drop_target import DropTarget
+from ..widgets.drop_target import DropTarget, local_paths
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
@@ -152,6 +152,7 @@ class ImageToImagePage(QWidget):
         layout.addLayout(header)
         layout.addWidget(self.banner)
         layout.addWidget(self.tabs, 1)
+        self.setAcceptDrops(True)
 
     def _build_settings(self) -> QWidget:
         panel = card()
@@ -304,6 +305,18 @@ class ImageToImagePage(QWidget):
         self.tabs.setCurrentWidget(self.converter)
         if run_dir:
             self.converter.open_run(run_dir)
+
+    def dragEnterEvent(self, event) -> None:
+        # Pictures dropped beside the zones stay here (the window would take them to the Dataset page).
+        if self.tabs.currentIndex() == 0 and local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event) -> None:
+        event.acceptProposedAction()
+        self.banner.show_message("Drop the pictures on Domain A or on Domain B, so it is clear which they are.",
+                                 "info")
 
     # -- settings ----------------------------------------------------------------------------------
 

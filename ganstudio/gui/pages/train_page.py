@@ -623,8 +623,9 @@ class TrainPage(QWidget):
         self.locked_note.setVisible(running)
         self.start_button.setEnabled(not running)
         state = self.session.state
-        self.pause_button.setEnabled(running and state in ("training", "paused"))
-        self.stop_button.setEnabled(running and state in ("preparing", "training", "paused"))
+        own = self.session.owner == self.key  # a run of the Image to image page is paused and stopped there
+        self.pause_button.setEnabled(running and own and state in ("training", "paused"))
+        self.stop_button.setEnabled(running and own and state in ("preparing", "training", "paused"))
         if not running:
             self._show_paused(False)
 
