@@ -58,7 +58,7 @@ def test_a_fresh_machine_offers_the_demo_pair(make_window):
     assert window.pages["image-to-image"] is page and window.current_page_key() == "image-to-image"
     assert page.zones["A"].status.text() == "Built-in scenes by day"
     assert page.zones["B"].status.text() == "Built-in scenes by night"
-    assert page.not_ready_reason() == "" and page.start_button.isEnabled()
+    assert page.not_ready_reason() == "" and page.start_button.isEnabled() and "press Train" in page.subtitle.text()
     config = page.build_config()
     assert (config.model.name, config.model.preset, config.data.size, config.data.demo) == ("cyclegan", "auto", 128,
                                                                                              True)
@@ -158,6 +158,12 @@ def test_a_folder_is_converted_with_its_names_and_progress(qtbot, make_window, t
     assert panel.folder_title.text() == "6 pictures converted, 1 skipped" and panel.reveal_button.isVisible()
     assert panel.skipped.topLevelItem(0).text(0) == "notes.txt"
 
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not really a png")
+    with qtbot.waitSignal(panel.picture_failed, timeout=30_000) as failed:
+        assert drop_paths(panel, [broken])
+    assert "broken.png" in failed.args[0] and plain_sentence(failed.args[0]) and panel.banner.message() == failed.args[0]
+
 
 def test_cancelling_a_folder_leaves_only_complete_results(qtbot, make_window, tmp_path, generator_file):
     source = tmp_path / "many"
@@ -226,6 +232,11 @@ def test_closing_while_training_saves_and_offers_to_continue_here(qtbot, make_wi
     run_dir = tmp_path / "run"
     with qtbot.waitSignal(session.steps_progressed, timeout=120_000):
         page.start(cyclegan_config(domain_a, domain_b, run_dir, steps=100_000))
+    with qtbot.waitSignal(session.paused, timeout=30_000):
+        window.pause_action.trigger()  # Ctrl+P reaches the page that started the run
+    assert page.pause_button.text() == "Resume" and page.stop_button.isEnabled()
+    with qtbot.waitSignal(session.resumed, timeout=30_000):
+        window.pause_action.trigger()
     assert not window.close(), "the window waits for the checkpoint before it closes"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=60_000)
     folder = RunFolder(run_dir)

@@ -84,6 +84,7 @@ class ConvertPanel(QWidget):
     translator_loaded = Signal(str)        # the model's description
     translator_failed = Signal(str)        # the plain sentence shown
     picture_converted = Signal()
+    picture_failed = Signal(str)           # the plain sentence shown
     folder_progressed = Signal(int, int, str)  # done, total, the picture just done
     folder_converted = Signal(object)      # core.translate.FolderResult
     result_saved = Signal(str)             # the path written
@@ -532,6 +533,7 @@ class ConvertPanel(QWidget):
             self.after_view.set_placeholder("")
             self.picture_detail.setText("")
             self.banner.show_message(message, "error")
+            self.picture_failed.emit(message)
 
         self.before_view.set_image(None)
         self.workspace.model_tasks.submit(work, done, failed, name="convert-picture")

@@ -101,6 +101,9 @@ class ImageToImagePage(QWidget):
         self._restore_settings()
         self._connect()
         self._set_running(False)
+        if self.demo and not workspace.settings.value("i2i/has_trained", False):
+            self.subtitle.setText("The built-in day and night scenes are ready: press Train to watch a network "
+                                  "learn to turn day into night, or drop your own pictures on A and B.")
         for side in self.domains:
             self._check(side)
         workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, name="probe")
@@ -565,6 +568,7 @@ class ImageToImagePage(QWidget):
                 self.banner.show_message(str(exc), "error")
                 return False
         self.save_settings()
+        self.workspace.settings.set_value("i2i/has_trained", True)
         for domain in self.domains.values():
             if domain.scan is not None:  # the engine reads the pictures itself; one reader is enough
                 domain.scan.cancel()
