@@ -152,8 +152,9 @@ def test_a_folder_is_converted_with_its_names_and_progress(qtbot, make_window, t
         panel.convert_folder(source, tmp_path / "converted")
     result = converted.args[0]
     assert not result.cancelled and len(result.written) == 6 and result.skipped[0][0] == "notes.txt"
-    expected = {f"picture_{index:03d}.png" for index in range(4)} | {f"sub/picture_{index:03d}.png" for index in range(2)}
-    assert {str(path.relative_to(tmp_path / "converted")) for path in (tmp_path / "converted").rglob("*.png")} == expected
+    expected = {f"picture_{index:03d}.png" for index in range(4)} | {f"sub/picture_{index:03d}.png" for index in (0, 1)}
+    out = tmp_path / "converted"
+    assert {str(path.relative_to(out)) for path in out.rglob("*.png")} == expected
     assert progress[-1] == (7, 7) and panel.folder_progress.value() == panel.folder_progress.maximum() == 7
     assert panel.folder_title.text() == "6 pictures converted, 1 skipped" and panel.reveal_button.isVisible()
     assert panel.skipped.topLevelItem(0).text(0) == "notes.txt"
@@ -162,7 +163,8 @@ def test_a_folder_is_converted_with_its_names_and_progress(qtbot, make_window, t
     broken.write_bytes(b"not really a png")
     with qtbot.waitSignal(panel.picture_failed, timeout=30_000) as failed:
         assert drop_paths(panel, [broken])
-    assert "broken.png" in failed.args[0] and plain_sentence(failed.args[0]) and panel.banner.message() == failed.args[0]
+    message = failed.args[0]
+    assert "broken.png" in message and plain_sentence(message) and panel.banner.message() == message
 
 
 def test_cancelling_a_folder_leaves_only_complete_results(qtbot, make_window, tmp_path, generator_file):
@@ -257,3 +259,18 @@ def test_closing_while_training_saves_and_offers_to_continue_here(qtbot, make_wi
     with qtbot.waitSignal(reopened.workspace.session.thread_ended, timeout=60_000):
         reopened.stop_action.trigger()
     reopened.workspace.shutdown()
+
+
+def test_image_to_image_runs_are_listed_for_converting_not_for_generating(make_window, tmp_path):
+    from ganstudio.core.paths import runs_dir
+    folder = RunFolder(runs_dir() / "day2night")
+    folder.create_folders()
+    folder.config_path.write_text(cyclegan_config(tmp_path, tmp_path, folder.path).to_json(), encoding="utf-8")
+    folder.checkpoint_path(5).write_bytes(b"a checkpoint")
+    window = make_window()
+    choice = window.generate_page.run_choice
+    generate_runs = [choice.itemData(index) for index in range(choice.count())]
+    panel = window.image_to_image_page.converter
+    convert_runs = [panel.source_choice.itemData(i) for i in range(panel.source_choice.count())]
+    assert str(folder.path) not in generate_runs
+    assert [source.path for source in convert_runs if source is not None] == [str(folder.path)]

@@ -25,7 +25,7 @@ from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
 from .widgets.metrics_plot import MetricsPlot
-from .workspace import Workspace
+from .workspace import Workspace, is_image_to_image_run
 
 SHORTCUTS = (
     ("Ctrl+1 … Ctrl+5", "Dataset, Train, Generate, Image to image, Runs"),
@@ -152,7 +152,8 @@ class MainWindow(QMainWindow):
         self.start_action = self._action(training, "Start training", "Ctrl+Return", self._start, "play")
         self.pause_action = self._action(training, "Pause or resume", "Ctrl+P",
                                          lambda: self.training_page().toggle_pause(), "pause")
-        self.stop_action = self._action(training, "Stop and save", "Ctrl+.", lambda: self.training_page().stop(), "stop")
+        self.stop_action = self._action(training, "Stop and save", "Ctrl+.",
+                                        lambda: self.training_page().stop(), "stop")
         self._action(training, "Cancel checking the dataset", "Esc", self.dataset_page.cancel_scan)
 
         generate = menu.addMenu("&Generate")
@@ -247,15 +248,8 @@ class MainWindow(QMainWindow):
         return self.image_to_image_page if self.workspace.session.owner == self.image_to_image_page.key \
             else self.train_page
 
-    @staticmethod
-    def _is_image_to_image(folder: str) -> bool:
-        try:
-            return RunFolder(folder).load_config().model.name == "cyclegan"
-        except Exception:  # an unreadable run is the Train and Generate pages' to explain
-            return False
-
     def _generate_from(self, folder: str) -> None:
-        if self._is_image_to_image(folder):
+        if is_image_to_image_run(folder):
             self.image_to_image_page.show_convert(folder)
             self.show_page("image-to-image")
             return
@@ -263,7 +257,7 @@ class MainWindow(QMainWindow):
         self.show_page("generate")
 
     def _continue_run(self, folder: str, targets: dict) -> None:
-        page = self.image_to_image_page if self._is_image_to_image(folder) else self.train_page
+        page = self.image_to_image_page if is_image_to_image_run(folder) else self.train_page
         self.show_page(page.key)
         page.continue_run(folder, targets)
 
@@ -397,7 +391,7 @@ class MainWindow(QMainWindow):
             self.settings.remove("session/active_run")
             return
 
-        page = self.image_to_image_page if self._is_image_to_image(str(folder.path)) else self.train_page
+        page = self.image_to_image_page if is_image_to_image_run(str(folder.path)) else self.train_page
 
         def carry_on() -> None:
             page.banner.hide()

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
                                QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
@@ -27,7 +27,7 @@ from ..resources import icon
 from ..widgets.common import Banner, button, card, label, refresh_style
 from ..widgets.drop_target import local_paths
 from ..widgets.image_view import ImageView
-from ..workspace import Workspace
+from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
 from .dataset_page import IMAGE_SUFFIXES
 from .train_page import field_label, shrinkable_combo
 
@@ -306,13 +306,16 @@ class ConvertPanel(QWidget):
         sources: list[tuple[GeneratorSource, str, str]] = []
         seen = set()
         for summary in list_runs():
-            if summary.model == "cyclegan" and summary.last_step is not None:
+            if summary.model in IMAGE_TO_IMAGE_MODELS and summary.last_step is not None:
                 sources.append((GeneratorSource("run", str(summary.path)), summary.name, str(summary.path)))
                 seen.add(str(summary.path))
-        for path in self._extra_runs:
+        # Runs opened from elsewhere (on the Runs page, or trained here into another folder).
+        for path in [*self.workspace.settings.value("runs/opened", []), *self._extra_runs]:
             folder = RunFolder(path)
-            if path not in seen and folder.is_run() and folder.checkpoints():
-                sources.append((GeneratorSource("run", path), folder.name, path))
+            if (str(folder.path) not in seen and folder.is_run() and folder.checkpoints()
+                    and is_image_to_image_run(folder.path)):
+                sources.append((GeneratorSource("run", str(folder.path)), folder.name, str(folder.path)))
+                seen.add(str(folder.path))
         for path in self._files:
             sources.append((GeneratorSource("file", path), Path(path).name, path))
         self.source_choice.blockSignals(True)
@@ -543,7 +546,8 @@ class ConvertPanel(QWidget):
         if conversion is None:
             return
         if path is None:
-            suggested = conversion.source.with_name(f"{conversion.source.stem}-{conversion.direction or 'converted'}.png")
+            suffix = conversion.direction or "converted"
+            suggested = conversion.source.with_name(f"{conversion.source.stem}-{suffix}.png")
             chosen, _ = QFileDialog.getSaveFileName(self, "Save the converted picture", str(suggested),
                                                     "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)")
             if not chosen:
