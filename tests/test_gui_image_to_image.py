@@ -261,7 +261,7 @@ def test_closing_while_training_saves_and_offers_to_continue_here(qtbot, make_wi
     reopened.workspace.shutdown()
 
 
-def test_image_to_image_runs_are_listed_for_converting_not_for_generating(make_window, tmp_path):
+def test_image_to_image_runs_are_listed_for_converting_not_for_generating(qtbot, make_window, tmp_path):
     from ganstudio.core.paths import runs_dir
     folder = RunFolder(runs_dir() / "day2night")
     folder.create_folders()
@@ -274,3 +274,10 @@ def test_image_to_image_runs_are_listed_for_converting_not_for_generating(make_w
     convert_runs = [panel.source_choice.itemData(i) for i in range(panel.source_choice.count())]
     assert str(folder.path) not in generate_runs
     assert [source.path for source in convert_runs if source is not None] == [str(folder.path)]
+
+    window.runs_page.show_run(str(folder.path))
+    qtbot.waitUntil(lambda: window.runs_page.details is not None, timeout=30_000)
+    assert window.runs_page.generate_button.text() == "Convert pictures"
+    window.runs_page.generate_button.click()
+    assert window.current_page_key() == "image-to-image"
+    assert window.image_to_image_page.tabs.currentWidget() is panel
