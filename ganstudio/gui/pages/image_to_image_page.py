@@ -755,7 +755,8 @@ class ImageToImagePage(QWidget):
             self.progress_text.setText(text)
             self.workspace.say(text, 0)
         if run_dir and event.checkpoint:
-            self.converter.add_run(run_dir)
+            # The run just trained is the one to convert with, unless the user is converting with another now.
+            self.converter.add_run(run_dir, select=self.tabs.currentWidget() is not self.converter)
         if not self.workspace.closing:
             # Closing the window keeps the mark, so the next start offers to continue the run.
             self.workspace.settings.remove("session/active_run")
