@@ -50,6 +50,7 @@ DOMAIN_HINTS = {
 }
 DEMO_WORDS = {"A": "Built-in scenes by day", "B": "Built-in scenes by night"}
 LISTED_SKIPPED = 12
+SUBTITLE = "Teach a network to turn one kind of picture into another, then convert your pictures."
 
 
 @dataclass
@@ -103,7 +104,7 @@ class ImageToImagePage(QWidget):
         self._set_running(False)
         if self.demo and not workspace.settings.value("i2i/has_trained", False):
             self.subtitle.setText("The built-in day and night scenes are ready: press Train to watch a network "
-                                  "learn to turn day into night, or drop your own pictures on A and B.")
+                                  "learn to turn day into night.")
         for side in self.domains:
             self._check(side)
         workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, name="probe")
@@ -115,8 +116,7 @@ class ImageToImagePage(QWidget):
         titles = QVBoxLayout()
         titles.setSpacing(0)
         titles.addWidget(label("Image to image", "h1"))
-        self.subtitle = label("Teach a network to turn one kind of picture into another, then convert your pictures.",
-                              "muted")
+        self.subtitle = label(SUBTITLE, "muted", wrap=True)
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
         self.start_button = button("Train", "play", primary=True, on_click=self.start,
@@ -569,6 +569,7 @@ class ImageToImagePage(QWidget):
                 return False
         self.save_settings()
         self.workspace.settings.set_value("i2i/has_trained", True)
+        self.subtitle.setText(SUBTITLE)
         for domain in self.domains.values():
             if domain.scan is not None:  # the engine reads the pictures itself; one reader is enough
                 domain.scan.cancel()
