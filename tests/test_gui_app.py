@@ -110,7 +110,7 @@ def test_keyboard_shortcuts_switch_pages(qtbot, make_window, tiny_dataset):
     window = make_window(dataset=tiny_dataset)
     with qtbot.waitActive(window):
         window.activateWindow()
-    for number, key in ((1, "dataset"), (3, "generate"), (4, "runs"), (2, "train")):
+    for number, key in ((1, "dataset"), (3, "generate"), (4, "image-to-image"), (5, "runs"), (2, "train")):
         qtbot.keyClick(window, Qt.Key(Qt.Key.Key_0 + number), Qt.KeyboardModifier.ControlModifier)
         assert window.current_page_key() == key
 

@@ -92,6 +92,8 @@ class TrainingSession(QObject):
         self._control: Control | None = None
         self._state = "idle"
         self.run_dir: Path | None = None
+        # The key of the page that started the current (or last) run: each page shows only its own runs.
+        self.owner = ""
         self._timer = QTimer(self)
         self._timer.setInterval(DRAIN_INTERVAL_MS)
         self._timer.timeout.connect(self.drain)
@@ -106,15 +108,15 @@ class TrainingSession(QObject):
     def busy(self) -> bool:
         return self._thread is not None
 
-    def start(self, config: RunConfig) -> bool:
-        """Train a new run of `config`; False (and nothing happens) while another run is going."""
-        return self._launch(lambda sink, control: self._engine_module().run(config, sink, control), None)
+    def start(self, config: RunConfig, owner: str = "train") -> bool:
+        """Train a new run of `config` for the page `owner`; False (and nothing happens) while another run is going."""
+        return self._launch(lambda sink, control: self._engine_module().run(config, sink, control), None, owner)
 
     def resume(self, run_dir: str | Path, epochs: int | None = None, steps: int | None = None,
-               minutes: float | None = None) -> bool:
+               minutes: float | None = None, owner: str = "train") -> bool:
         """Continue the run in `run_dir` from its latest checkpoint; False while another run is going."""
         return self._launch(lambda sink, control: self._engine_module().resume(
-            run_dir, sink, control, epochs=epochs, steps=steps, minutes=minutes), Path(run_dir))
+            run_dir, sink, control, epochs=epochs, steps=steps, minutes=minutes), Path(run_dir), owner)
 
     def _engine_module(self) -> ModuleType | Any:
         if self._engine is None:
@@ -148,9 +150,10 @@ class TrainingSession(QObject):
 
     # -- the bridge --------------------------------------------------------------------------------
 
-    def _launch(self, start: Callable, run_dir: Path | None) -> bool:
+    def _launch(self, start: Callable, run_dir: Path | None, owner: str) -> bool:
         if self._thread is not None:
             return False
+        self.owner = owner
         self._events = queue.SimpleQueue()
         self._control = Control()
         self.run_dir = run_dir

@@ -1,7 +1,7 @@
 """The main window: a sidebar of pages, menus with shortcuts, a status bar, drops, and a clean close.
 
 Pages are plain QWidgets with `key`, `title` and `icon_name`; `add_page` is all a new page needs
-(the image-to-image page will be one more call).
+(the Image to image page is one more call).
 """
 
 from __future__ import annotations
@@ -18,16 +18,17 @@ from ..core.runs import RunFolder
 from . import theme
 from .pages.dataset_page import DatasetPage
 from .pages.generate_page import GeneratePage
+from .pages.image_to_image_page import ImageToImagePage
 from .pages.runs_page import RunsPage
 from .pages.train_page import TrainPage
 from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
 from .widgets.metrics_plot import MetricsPlot
-from .workspace import Workspace
+from .workspace import Workspace, is_image_to_image_run
 
 SHORTCUTS = (
-    ("Ctrl+1 … Ctrl+4", "Dataset, Train, Generate, Runs"),
+    ("Ctrl+1 … Ctrl+5", "Dataset, Train, Generate, Image to image, Runs"),
     ("Ctrl+O", "Open a folder of pictures"),
     ("Ctrl+Shift+O", "Open picture files"),
     ("Ctrl+Enter", "Start training"),
@@ -63,8 +64,9 @@ class MainWindow(QMainWindow):
         self.dataset_page = DatasetPage(workspace)
         self.train_page = TrainPage(workspace)
         self.generate_page = GeneratePage(workspace)
+        self.image_to_image_page = ImageToImagePage(workspace)
         self.runs_page = RunsPage(workspace)
-        for page in (self.dataset_page, self.train_page, self.generate_page, self.runs_page):
+        for page in (self.dataset_page, self.train_page, self.generate_page, self.image_to_image_page, self.runs_page):
             self.add_page(page)
         self._build_menus()
         self._connect()
@@ -148,8 +150,10 @@ class MainWindow(QMainWindow):
 
         training = menu.addMenu("&Training")
         self.start_action = self._action(training, "Start training", "Ctrl+Return", self._start, "play")
-        self.pause_action = self._action(training, "Pause or resume", "Ctrl+P", self.train_page.toggle_pause, "pause")
-        self.stop_action = self._action(training, "Stop and save", "Ctrl+.", self.train_page.stop, "stop")
+        self.pause_action = self._action(training, "Pause or resume", "Ctrl+P",
+                                         lambda: self.training_page().toggle_pause(), "pause")
+        self.stop_action = self._action(training, "Stop and save", "Ctrl+.",
+                                        lambda: self.training_page().stop(), "stop")
         self._action(training, "Cancel checking the dataset", "Esc", self.dataset_page.cancel_scan)
 
         generate = menu.addMenu("&Generate")
@@ -158,7 +162,7 @@ class MainWindow(QMainWindow):
         self._action(generate, "Export selected as PNG…", "Ctrl+E", self._export, "export")
 
         view = menu.addMenu("&View")
-        for number, key in enumerate(("dataset", "train", "generate", "runs"), start=1):
+        for number, key in enumerate(("dataset", "train", "generate", "image-to-image", "runs"), start=1):
             page = self.pages[key]
             self._action(view, page.title, f"Ctrl+{number}", lambda key=key: self.show_page(key), page.icon_name)
         self._action(view, "Refresh runs", "F5", self.runs_page.refresh, "refresh")
@@ -239,15 +243,28 @@ class MainWindow(QMainWindow):
         self.runs_page.show_run(folder)
         self.show_page("runs")
 
+    def training_page(self):
+        """The page that shows the current (or last) run: runs are shown where they were started."""
+        return self.image_to_image_page if self.workspace.session.owner == self.image_to_image_page.key \
+            else self.train_page
+
     def _generate_from(self, folder: str) -> None:
+        if is_image_to_image_run(folder):
+            self.image_to_image_page.show_convert(folder)
+            self.show_page("image-to-image")
+            return
         self.generate_page.open_run(folder)
         self.show_page("generate")
 
     def _continue_run(self, folder: str, targets: dict) -> None:
-        self.show_page("train")
-        self.train_page.continue_run(folder, targets)
+        page = self.image_to_image_page if is_image_to_image_run(folder) else self.train_page
+        self.show_page(page.key)
+        page.continue_run(folder, targets)
 
     def _start(self) -> None:
+        if self.current_page_key() == "image-to-image":
+            self.image_to_image_page.start()
+            return
         self.show_page("train")
         self.train_page.start()
 
@@ -350,6 +367,9 @@ class MainWindow(QMainWindow):
     def _splitters(self) -> dict[str, QSplitter]:
         return {"dataset": self.dataset_page.splitter, "train": self.train_page.splitter,
                 "train_live": self.train_page.live_splitter, "generate": self.generate_page.splitter,
+                "image_to_image": self.image_to_image_page.splitter,
+                "image_to_image_live": self.image_to_image_page.live_splitter,
+                "image_to_image_convert": self.image_to_image_page.converter.splitter,
                 "runs": self.runs_page.splitter}
 
     def save_layout(self) -> None:
@@ -358,6 +378,7 @@ class MainWindow(QMainWindow):
             self.settings.set_bytes_value(f"splitters/{key}", splitter.saveState())
         self.settings.set_value("window/page", self.current_page_key())
         self.train_page.save_settings()
+        self.image_to_image_page.save_settings()
         self.settings.sync()
 
     def _offer_to_continue(self) -> None:
@@ -370,16 +391,20 @@ class MainWindow(QMainWindow):
             self.settings.remove("session/active_run")
             return
 
+        page = self.image_to_image_page if is_image_to_image_run(str(folder.path)) else self.train_page
+
         def carry_on() -> None:
-            self.train_page.banner.hide()
-            self.train_page.continue_run(str(folder.path))
+            page.banner.hide()
+            page.continue_run(str(folder.path))
 
         def dismiss() -> None:
             self.settings.remove("session/active_run")
-            self.train_page.banner.hide()
+            page.banner.hide()
 
         step = folder.checkpoints()[-1][0]
-        self.train_page.banner.show_message(
+        if page is self.image_to_image_page:
+            self.show_page(page.key)
+        page.banner.show_message(
             f"Training of {folder.name} stopped when GAN Studio closed; it was saved at step {step:,}. "
             "Continue where it left off?", "info", [("Continue training", carry_on), ("Not now", dismiss)])
 
@@ -390,7 +415,7 @@ class MainWindow(QMainWindow):
             self.workspace.closing = True
             if not self._close_pending:
                 self._close_pending = True
-                self.train_page.stop()
+                self.training_page().stop()
                 self._say("Saving a checkpoint before closing…", 0)
                 self.centralWidget().setEnabled(False)
             event.ignore()

@@ -25,7 +25,7 @@ from ..resources import icon
 from ..widgets.common import Banner, button, card, label
 from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.picture_grid import PictureGrid
-from ..workspace import Workspace
+from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
 
 FAVOURITES_FILE = "favourites.json"
 MAX_PICTURES = 256
@@ -266,7 +266,8 @@ class GeneratePage(QWidget):
             self._extra_runs.append(folder)
 
     def refresh_runs(self, select: str | None = None) -> None:
-        """List the runs that have a checkpoint: the data folder's, plus any opened from elsewhere.
+        """List the runs that make pictures from seeds and have a checkpoint: the data folder's, plus any opened
+        from elsewhere (image-to-image runs convert pictures on their own page instead).
 
         Keeps (or moves to `select`) the chosen run, and loads its model only if it is not the one loaded.
         """
@@ -275,12 +276,13 @@ class GeneratePage(QWidget):
         folders: list[tuple[str, str]] = []
         seen = set()
         for summary in list_runs():
-            if summary.last_step is not None:
+            if summary.last_step is not None and summary.model not in IMAGE_TO_IMAGE_MODELS:
                 folders.append((str(summary.path), f"{summary.name}"))
-                seen.add(str(summary.path))
+            seen.add(str(summary.path))
         for path in [*extra, *self._extra_runs]:
             folder = RunFolder(path)
-            if str(folder.path) not in seen and folder.is_run() and folder.checkpoints():
+            if (str(folder.path) not in seen and folder.is_run() and folder.checkpoints()
+                    and not is_image_to_image_run(folder.path)):
                 folders.append((str(folder.path), folder.name))
                 seen.add(str(folder.path))
         self.run_choice.blockSignals(True)

@@ -23,7 +23,7 @@ from ..widgets.common import Banner, button, card, label
 from .train_page import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
-from ..workspace import Workspace
+from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace
 
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
@@ -301,7 +301,16 @@ class RunsPage(QWidget):
         config = details.config
         started = details.started
         lines = []
-        dataset = "the demo shapes" if config.data.demo else ", ".join(config.data.paths)
+        image_to_image = config.model.name in IMAGE_TO_IMAGE_MODELS
+        if image_to_image:
+            dataset = ("the demo day and night scenes" if config.data.demo else
+                       f"{', '.join(config.data.paths)} → {', '.join(config.data.paths_b)}")
+        else:
+            dataset = "the demo shapes" if config.data.demo else ", ".join(config.data.paths)
+        # An image-to-image run converts pictures on its own page rather than making new ones from seeds.
+        self.generate_button.setText("Convert pictures" if image_to_image else "Make pictures")
+        self.generate_button.setToolTip("Open this run on the Image to image page" if image_to_image else
+                                        "Open this run on the Generate page")
         lines.append(f"{config.model.name.upper()} at {config.data.size} × {config.data.size} px on {dataset}")
         if started is not None:
             lines.append(f"{started.dataset_size:,} pictures · batch {started.batch_size} · {started.device} · "

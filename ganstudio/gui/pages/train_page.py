@@ -514,23 +514,28 @@ class TrainPage(QWidget):
 
     def _connect(self) -> None:
         session = self.session
-        session.run_started.connect(self._run_started)
-        session.steps_progressed.connect(self._steps)
-        session.epoch_ended.connect(self._epoch_ended)
-        session.samples_saved.connect(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
-                                                                          event.grid))
-        session.data_progressed.connect(self._data_progress)
-        session.dataset_ready.connect(self._dataset_ready)
-        session.checkpoint_saved.connect(lambda event: self.workspace.say(
-            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s)."))
-        session.paused.connect(lambda event: self._show_paused(True))
-        session.resumed.connect(lambda event: self._show_paused(False))
-        session.warning_raised.connect(lambda event: self.banner.show_message(event.message, "warning"))
-        session.run_finished.connect(self._run_finished)
-        session.failed.connect(self._failed)
+        mine = self._only_own_runs
+        session.run_started.connect(mine(self._run_started))
+        session.steps_progressed.connect(mine(self._steps))
+        session.epoch_ended.connect(mine(self._epoch_ended))
+        session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
+                                                                               event.grid)))
+        session.data_progressed.connect(mine(self._data_progress))
+        session.dataset_ready.connect(mine(self._dataset_ready))
+        session.checkpoint_saved.connect(mine(lambda event: self.workspace.say(
+            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s).")))
+        session.paused.connect(mine(lambda event: self._show_paused(True)))
+        session.resumed.connect(mine(lambda event: self._show_paused(False)))
+        session.warning_raised.connect(mine(lambda event: self.banner.show_message(event.message, "warning")))
+        session.run_finished.connect(mine(self._run_finished))
+        session.failed.connect(mine(self._failed))
         session.state_changed.connect(self._state_changed)
         self.workspace.dataset_changed.connect(self._refresh_dataset)
         self.workspace.dataset_scanned.connect(self._refresh_dataset)
+
+    def _only_own_runs(self, slot):
+        """`slot`, called only for runs this page started: the image-to-image page shows its own runs."""
+        return lambda *args: slot(*args) if self.session.owner == self.key else None
 
     def start(self) -> bool:
         """Start a new run with the form's settings; refused (False) while one is running."""
@@ -619,8 +624,9 @@ class TrainPage(QWidget):
         self.locked_note.setVisible(running)
         self.start_button.setEnabled(not running)
         state = self.session.state
-        self.pause_button.setEnabled(running and state in ("training", "paused"))
-        self.stop_button.setEnabled(running and state in ("preparing", "training", "paused"))
+        own = self.session.owner == self.key  # a run of the Image to image page is paused and stopped there
+        self.pause_button.setEnabled(running and own and state in ("training", "paused"))
+        self.stop_button.setEnabled(running and own and state in ("preparing", "training", "paused"))
         if not running:
             self._show_paused(False)
 

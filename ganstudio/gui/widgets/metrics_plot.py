@@ -109,11 +109,17 @@ class _Panel:
         self.buffers = {name: SeriesBuffer() for name in names}
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
-        colours = list(colours)[:len(names)]
+        # Colours repeat when a model declares more series than there are colours (CycleGAN has eight losses
+        # and a learning rate), so every series still gets its curve.
+        palette = list(colours)
+        colours = [palette[index % len(palette)] for index in range(len(names))]
         # The legend is the plot's title line: a legend box inside the plot would hide the newest points.
-        keys = "&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
-                                         for name, colour in zip(names, colours))
-        plot.setTitle(keys)
+        keys = [f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
+                for name, colour in zip(names, colours)]
+        # Up to five keys fit one line of a narrow plot; more (CycleGAN's eight losses) go four to a line.
+        per_line = len(keys) if len(keys) <= 5 else 4
+        plot.setTitle("<br>".join("&nbsp;&nbsp;&nbsp;".join(keys[start:start + per_line])
+                                  for start in range(0, len(keys), per_line)))
         for name, colour in zip(names, colours):
             faint = pg.mkColor(colour)
             faint.setAlpha(RAW_CURVE_ALPHA)
@@ -193,7 +199,8 @@ class MetricsPlot(QWidget):
             stat_plot = self.graphics.addPlot(row=1, col=0)
             self._style(stat_plot)
             stat_plot.setXLink(loss_plot)
-            self._panels.append(_Panel(stat_plot, tuple(stat_names), colours[len(loss_names):]))
+            start = len(loss_names) % len(colours)
+            self._panels.append(_Panel(stat_plot, tuple(stat_names), colours[start:] + colours[:start]))
             self.graphics.ci.layout.setRowStretchFactor(0, 3)
             self.graphics.ci.layout.setRowStretchFactor(1, 2)
         loss_plot.setLabel("bottom", "step" if not stat_names else "")

@@ -1,0 +1,93 @@
+"""A framed area that takes dropped files and folders, with its own Open buttons: one per image-to-image input."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from ..resources import icon
+from .common import label, refresh_style
+
+
+def local_paths(mime) -> list[str]:
+    """The local files and folders a drag carries (web links and the like are not ours to open)."""
+    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
+
+
+class DropTarget(QFrame):
+    """A dashed frame with a title, a status line and buttons; emits `dropped` with the paths dropped on it.
+
+    Drops land here before the window sees them, so a drop on a zone never reaches the Dataset page.
+    """
+
+    dropped = Signal(list)  # list[str] of local paths
+
+    def __init__(self, title: str, hint: str, icon_name: str = "drop", parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("dropZone")
+        self.setAcceptDrops(True)
+        art = QLabel()
+        art.setPixmap(icon(icon_name).pixmap(QSize(28, 28)))
+        art.setFixedSize(32, 32)
+        self.title = label(title, "h2")
+        self.hint = label(hint, "muted", wrap=True)
+        self.status = label("", "big", wrap=True)
+        self.detail = label("", "muted", wrap=True)
+        self.detail.setTextFormat(Qt.TextFormat.PlainText)
+        self.buttons = QHBoxLayout()
+        self.buttons.setSpacing(6)
+        heading = QHBoxLayout()
+        heading.setSpacing(8)
+        heading.addWidget(art, 0, Qt.AlignmentFlag.AlignTop)
+        titles = QVBoxLayout()
+        titles.setSpacing(0)
+        titles.addWidget(self.title)
+        titles.addWidget(self.hint)
+        heading.addLayout(titles, 1)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(12, 10, 12, 10)
+        column.setSpacing(4)
+        column.addLayout(heading)
+        column.addWidget(self.status)
+        column.addWidget(self.detail)
+        column.addLayout(self.buttons)
+
+    def add_button(self, widget: QWidget) -> None:
+        self.buttons.addWidget(widget)
+
+    def finish_buttons(self) -> None:
+        self.buttons.addStretch(1)
+
+    def set_status(self, status: str, detail: str = "") -> None:
+        self.status.setText(status)
+        self.status.setVisible(bool(status))
+        self.detail.setText(detail)
+        self.detail.setVisible(bool(detail))
+
+    def set_dragging(self, dragging: bool) -> None:
+        self.setProperty("dragging", dragging)
+        refresh_style(self)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.isEnabled() and local_paths(event.mimeData()):
+            event.acceptProposedAction()
+            self.set_dragging(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:
+        if self.isEnabled() and local_paths(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dragLeaveEvent(self, event) -> None:
+        self.set_dragging(False)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self.set_dragging(False)
+        paths = local_paths(event.mimeData())
+        if not paths or not self.isEnabled():
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.dropped.emit(paths)
