@@ -17,14 +17,14 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
-                               QScrollArea, QSpinBox, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem,
+                               QSpinBox, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from ... import __version__
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label, refresh_style
+from ..widgets.common import Banner, button, card, label, refresh_style, scrolling_panel
 from ..widgets.drop_target import local_paths
 from ..widgets.image_view import ImageView
 from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
@@ -181,14 +181,7 @@ class ConvertPanel(QWidget):
         note = label("Results keep each picture's size and shape, and are saved as PNG.", "muted", wrap=True)
         column.addWidget(note)
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(panel)
-        outer.setContentsMargins(1, 1, 1, 1)
-        outer.addWidget(scroll)
-        return panel
+        return scrolling_panel(panel, inner)
 
     def _build_drop_panel(self) -> QWidget:
         zone = QFrame()

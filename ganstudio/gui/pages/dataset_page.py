@@ -16,7 +16,7 @@ from PIL import Image
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QRadioButton, QScrollArea, QSlider,
+                               QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
                                QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ...core.config import FITS, SIZES, DataConfig
@@ -27,7 +27,7 @@ from ...core.data.sources import SourceFile, SourceReader, list_sources
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import Banner, button, card, label, refresh_style
+from ..widgets.common import Banner, button, card, label, refresh_style, scrolling_panel
 from ..widgets.image_view import ImageView
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import Workspace
@@ -345,14 +345,7 @@ class DatasetPage(QWidget):
         column.addWidget(self.skipped, 1)
         column.addStretch(0)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(panel)
-        outer.setContentsMargins(1, 1, 1, 1)
-        outer.addWidget(scroll)
-        return panel
+        return scrolling_panel(panel, inner)
 
     # -- settings ----------------------------------------------------------------------------------
 

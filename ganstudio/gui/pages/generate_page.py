@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QScrollArea, QSpinBox,
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from ...core.fileio import atomic_write_text
@@ -22,7 +22,7 @@ from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..media import find_ffmpeg, loop_latents, write_gif, write_mp4, write_pngs
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label
+from ..widgets.common import Banner, button, card, label, scrolling_panel
 from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
@@ -238,14 +238,7 @@ class GeneratePage(QWidget):
         for widget in (self.export_png_button, self.export_grid_button, self.export_gif_button, self.export_mp4_button):
             column.addWidget(widget)
         column.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(panel)
-        outer.setContentsMargins(1, 1, 1, 1)
-        outer.addWidget(scroll)
-        return panel
+        return scrolling_panel(panel, inner)
 
     def _update_actions(self) -> None:
         loaded = self.generator is not None

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QProgressBar,
-                               QScrollArea, QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+                               QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from ...core import events as ev
 from ...core.config import DataConfig, RunConfig
@@ -24,7 +24,7 @@ from ...core.sinks import read_metrics
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import Banner, button, card, label
+from ..widgets.common import Banner, button, card, label, scrolling_panel
 from ..widgets.drop_target import DropTarget, local_paths
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
@@ -233,14 +233,7 @@ class ImageToImagePage(QWidget):
         column.addWidget(self.locked_note)
         column.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(panel)
-        outer.setContentsMargins(1, 1, 1, 1)
-        outer.addWidget(scroll)
-        return panel
+        return scrolling_panel(panel, inner)
 
     def _build_live(self) -> QWidget:
         panel = QWidget()

@@ -14,7 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
                                QProgressBar,
-                               QScrollArea, QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
+                               QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from ...core import events as ev
 from ...core.config import RunConfig
@@ -22,7 +22,7 @@ from ...core.runs import RunFolder
 from ...core.sinks import read_metrics
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label
+from ..widgets.common import Banner, button, card, label, scrolling_panel
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
@@ -258,14 +258,7 @@ class TrainPage(QWidget):
         column.addWidget(self.locked_note)
         column.addStretch(1)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(inner)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        outer = QVBoxLayout(panel)
-        outer.setContentsMargins(1, 1, 1, 1)
-        outer.addWidget(scroll)
-        return panel
+        return scrolling_panel(panel, inner)
 
     def _rate_box(self, tooltip: str) -> QDoubleSpinBox:
         box = QDoubleSpinBox()

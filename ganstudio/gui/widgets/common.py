@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Callable
 
 from PySide6.QtCore import QSize, Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QToolButton,
+                               QVBoxLayout, QWidget)
 
 from .. import theme
 from ..resources import icon
@@ -99,3 +100,15 @@ class Banner(QFrame):
 
     def message(self) -> str:
         return self.text.text() if self.isVisible() else ""
+
+
+def scrolling_panel(panel: QWidget, inner: QWidget) -> QWidget:
+    """Put a settings column (inner) in panel inside a vertical scroll area, so short windows can still reach it all."""
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setWidget(inner)
+    scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    outer = QVBoxLayout(panel)
+    outer.setContentsMargins(1, 1, 1, 1)
+    outer.addWidget(scroll)
+    return panel
