@@ -1,6 +1,6 @@
 """Render resources/app-icon/ganstudio.svg to the PNG sizes desktops and installers ask for.
 
-Run after changing the SVG:  QT_QPA_PLATFORM=offscreen python tools/render_app_icon.py
+Run after changing the SVG:  QT_QPA_PLATFORM=offscreen python packaging/render_app_icon.py
 """
 
 from __future__ import annotations

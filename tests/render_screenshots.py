@@ -1,6 +1,6 @@
 """Render the README screenshots of every page from a real trained run: docs/screenshots/*.png.
 
-    python tools/render_screenshots.py RUN_FOLDER [--out docs/screenshots] [--whole-screen]
+    python tests/render_screenshots.py RUN_FOLDER [--out docs/screenshots] [--whole-screen]
 
 RUN_FOLDER is a run of the demo (e.g. `ganstudio train --demo --size 32 --minutes 6 --run DIR`). Data and
 cache folders go to a temporary place. The Image to image page is shown training a small CycleGAN on a few
