@@ -230,16 +230,10 @@ class ConvertPanel(QWidget):
         column.addLayout(top)
         views = QHBoxLayout()
         views.setSpacing(12)
-        self.before_view = ImageView("")
-        self.after_view = ImageView("Converting…")
-        for caption_text, view in (("Before", self.before_view), ("After", self.after_view)):
-            side = QVBoxLayout()
-            side.setSpacing(4)
-            caption = label(caption_text, "muted")
-            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            side.addWidget(view, 1)
-            side.addWidget(caption)
-            views.addLayout(side, 1)
+        self.before_view = ImageView("", caption="Before")
+        self.after_view = ImageView("Converting…", caption="After")
+        views.addWidget(self.before_view, 1)
+        views.addWidget(self.after_view, 1)
         column.addLayout(views, 1)
         return panel
 

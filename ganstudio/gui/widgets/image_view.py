@@ -17,11 +17,14 @@ class ImageView(QWidget):
 
     clicked = Signal()
 
-    def __init__(self, placeholder: str = "", parent: QWidget | None = None, clickable: bool = False):
+    def __init__(self, placeholder: str = "", parent: QWidget | None = None, clickable: bool = False,
+                 caption: str = ""):
         super().__init__(parent)
         self._image: QImage | None = None
         self._scaled: QImage | None = None
         self._placeholder = placeholder
+        # Drawn just under the picture, wherever fitting puts it, so it never drifts away from it.
+        self._caption = caption
         self._clickable = clickable
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setMinimumSize(64, 64)
@@ -46,7 +49,8 @@ class ImageView(QWidget):
     def _target_rect(self) -> QRect:
         assert self._image is not None
         ratio = self.devicePixelRatioF()
-        available = self.size() * ratio
+        caption_height = self._caption_height()
+        available = QSize(self.width(), max(1, self.height() - caption_height)) * ratio
         image_size = self._image.size()
         scaled = image_size.scaled(available, Qt.AspectRatioMode.KeepAspectRatio)
         if scaled.width() > image_size.width():
@@ -54,7 +58,11 @@ class ImageView(QWidget):
             factor = max(1, scaled.width() // image_size.width())
             scaled = image_size * factor
         width, height = scaled.width() / ratio, scaled.height() / ratio
-        return QRect(round((self.width() - width) / 2), round((self.height() - height) / 2), round(width), round(height))
+        top = (self.height() - caption_height - height) / 2
+        return QRect(round((self.width() - width) / 2), round(top), round(width), round(height))
+
+    def _caption_height(self) -> int:
+        return self.fontMetrics().height() + 6 if self._caption else 0
 
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
@@ -72,6 +80,10 @@ class ImageView(QWidget):
             self._scaled = self._image.scaled(pixel_size, Qt.AspectRatioMode.IgnoreAspectRatio, mode)
             self._scaled.setDevicePixelRatio(ratio)
         painter.drawImage(target.topLeft(), self._scaled)
+        if self._caption:
+            painter.setPen(self.palette().placeholderText().color())
+            caption_box = QRect(0, target.bottom() + 4, self.width(), self.fontMetrics().height())
+            painter.drawText(caption_box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, self._caption)
 
     def resizeEvent(self, event) -> None:
         self._scaled = None
