@@ -110,10 +110,10 @@ def resolve_target(config: RunConfig, dataset_size: int, device: torch.device) -
 def describe_target(config: RunConfig) -> str:
     train = config.train
     if train.steps is not None:
-        return f"{train.steps:,} steps"
+        return f"{train.steps:,} step{'' if train.steps == 1 else 's'}"
     if train.minutes is not None:
-        return f"{train.minutes:g} minutes"
-    return f"{train.epochs:,} epochs"
+        return f"{train.minutes:g} minute{'' if train.minutes == 1 else 's'}"
+    return f"{train.epochs:,} epoch{'' if train.epochs == 1 else 's'}"
 
 
 class _Trainer:
