@@ -29,6 +29,7 @@ from ..widgets.drop_target import DropTarget, local_paths
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
+from .run_controls import RunControls
 from .convert_panel import ConvertPanel
 from .dataset_page import IMAGE_SUFFIXES, paths_from_drop
 from .train_page import LENGTHS, field_label, format_duration, shrinkable_combo, tidy_target
@@ -82,7 +83,7 @@ def check_domain(task: Task, paths: list[str], size: int) -> DatasetReport:
     return loaded.report
 
 
-class ImageToImagePage(QWidget):
+class ImageToImagePage(RunControls, QWidget):
     key = "image-to-image"
     title = "Image to image"
     icon_name = "image-to-image"
@@ -616,21 +617,6 @@ class ImageToImagePage(QWidget):
         self.workspace.io_tasks.submit(history, loaded, failed, name="history")
         return True
 
-    def toggle_pause(self) -> None:
-        state = self.session.state
-        if state == "training":
-            self.session.pause()
-            self.pause_button.setEnabled(False)  # until the engine confirms at the end of its step
-            self.progress_text.setText(self.progress_text.text() + "  — pausing…")
-        elif state == "paused":
-            self.session.resume_training()
-
-    def stop(self) -> None:
-        if self.session.busy:
-            self.session.stop()
-            self.progress_text.setText("Stopping after this step and saving a checkpoint…")
-            self.workspace.say("Stopping after this step and saving a checkpoint…", 0)
-
     def _clear_live(self) -> None:
         self.started = None
         self._ready_events = 0
@@ -760,7 +746,3 @@ class ImageToImagePage(QWidget):
         if self.banner.message() != message:
             self.banner.show_message(message, "error")
         self.progress_text.setText("Training could not go on.")
-
-    def _open_current_run(self) -> None:
-        if self.session.run_dir is not None:
-            self.workspace.run_opened.emit(str(self.session.run_dir))

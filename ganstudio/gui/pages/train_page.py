@@ -26,6 +26,7 @@ from ..widgets.common import Banner, button, card, label, scrolling_panel
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
+from .run_controls import RunControls
 
 PRESETS = {
     "sketch": ("Sketch — small networks, quickest", 0.5),
@@ -85,7 +86,7 @@ class LiveRun:
     last_epoch: int = 0
 
 
-class TrainPage(QWidget):
+class TrainPage(RunControls, QWidget):
     key = "train"
     title = "Train"
     icon_name = "train"
@@ -589,21 +590,6 @@ class TrainPage(QWidget):
         self.workspace.io_tasks.submit(history, loaded, failed, name="history")
         return True
 
-    def toggle_pause(self) -> None:
-        state = self.session.state
-        if state == "training":
-            self.session.pause()
-            self.pause_button.setEnabled(False)  # until the engine confirms at the end of its step
-            self.progress_text.setText(self.progress_text.text() + "  — pausing…")
-        elif state == "paused":
-            self.session.resume_training()
-
-    def stop(self) -> None:
-        if self.session.busy:
-            self.session.stop()
-            self.progress_text.setText("Stopping after this step and saving a checkpoint…")
-            self.workspace.say("Stopping after this step and saving a checkpoint…", 0)
-
     def _clear_live(self) -> None:
         self.live = LiveRun()
         self.plot.clear()
@@ -724,10 +710,6 @@ class TrainPage(QWidget):
         if not self.banner.isVisible() or self.banner.message() != message:
             self.banner.show_message(message, "error")
         self.progress_text.setText("Training could not go on.")
-
-    def _open_current_run(self) -> None:
-        if self.session.run_dir is not None:
-            self.workspace.run_opened.emit(str(self.session.run_dir))
 
     @property
     def running(self) -> bool:
