@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout, QProgressBar,
-                               QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
 from ...core import events as ev
 from ...core.config import DataConfig, RunConfig
@@ -26,13 +26,11 @@ from ..resources import icon
 from ..tasks import Task, TaskCancelled
 from ..widgets.common import Banner, button, card, label, scrolling_panel
 from ..widgets.drop_target import DropTarget, local_paths
-from ..widgets.gallery import SampleGallery
-from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
 from .run_controls import RunControls
 from .convert_panel import ConvertPanel
 from .dataset_page import IMAGE_SUFFIXES, paths_from_drop
-from .train_page import LENGTHS, field_label, format_duration, shrinkable_combo, tidy_target
+from .train_page import LENGTHS, field_label, shrinkable_combo, tidy_target
 
 MODEL = "cyclegan"
 SIZES = (128, 256)
@@ -136,7 +134,11 @@ class ImageToImagePage(RunControls, QWidget):
         train_tab = QWidget()
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self._build_settings())
-        self.splitter.addWidget(self._build_live())
+        self.splitter.addWidget(self._build_live(plot_share=[480, 460]))
+        self.gallery.view.set_placeholder("Sample grids appear here: each column a picture, the rows real A, "
+                                          "A turned into B, and back to A; then the same from B.")
+        self.gallery.slider.setToolTip("Scrub through training: the same pictures each time, so you see the "
+                                       "translation improve")
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setCollapsible(1, False)
         self.splitter.setSizes([360, 900])
@@ -235,60 +237,6 @@ class ImageToImagePage(RunControls, QWidget):
         column.addStretch(1)
 
         return scrolling_panel(panel, inner)
-
-    def _build_live(self) -> QWidget:
-        panel = QWidget()
-        column = QVBoxLayout(panel)
-        column.setContentsMargins(8, 0, 0, 0)
-        column.setSpacing(8)
-        status = card()
-        status_layout = QVBoxLayout(status)
-        status_layout.setContentsMargins(14, 10, 14, 12)
-        status_layout.setSpacing(6)
-        top = QHBoxLayout()
-        self.run_title = label("No run yet", "h2")
-        self.run_detail = label("", "muted")
-        top.addWidget(self.run_title)
-        top.addWidget(self.run_detail, 1)
-        self.open_run_button = QToolButton()
-        self.open_run_button.setIcon(icon("reveal"))
-        self.open_run_button.setToolTip("Show this run on the Runs page")
-        self.open_run_button.clicked.connect(self._open_current_run)
-        self.open_run_button.setEnabled(False)
-        top.addWidget(self.open_run_button)
-        status_layout.addLayout(top)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setTextVisible(False)
-        status_layout.addWidget(self.progress)
-        self.progress_text = label("Press Train to begin.", None)
-        status_layout.addWidget(self.progress_text)
-        column.addWidget(status)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        plot_card = card()
-        plot_layout = QVBoxLayout(plot_card)
-        plot_layout.setContentsMargins(10, 8, 10, 8)
-        plot_layout.addWidget(label("Losses", "h2"))
-        self.plot = MetricsPlot()
-        plot_layout.addWidget(self.plot, 1)
-        gallery_card = card()
-        gallery_layout = QVBoxLayout(gallery_card)
-        gallery_layout.setContentsMargins(10, 8, 10, 8)
-        gallery_layout.addWidget(label("Samples", "h2"))
-        self.gallery = SampleGallery(self.workspace.io_tasks)
-        self.gallery.view.set_placeholder("Sample grids appear here: each column a picture, the rows real A, "
-                                          "A turned into B, and back to A; then the same from B.")
-        self.gallery.slider.setToolTip("Scrub through training: the same pictures each time, so you see the "
-                                       "translation improve")
-        gallery_layout.addWidget(self.gallery, 1)
-        split.addWidget(plot_card)
-        split.addWidget(gallery_card)
-        split.setSizes([480, 460])
-        split.setChildrenCollapsible(False)
-        self.live_splitter = split
-        column.addWidget(split, 1)
-        return panel
 
     def _tab_changed(self, index: int) -> None:
         training_tab = index == 0
@@ -692,27 +640,8 @@ class ImageToImagePage(RunControls, QWidget):
         self.workspace.runs_changed.emit()
 
     def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        self.plot.append_steps(steps)
-        last = steps[-1]
-        started = self.started
-        fraction = None
-        if last.eta_seconds is not None and last.elapsed_seconds + last.eta_seconds > 0:
-            fraction = last.elapsed_seconds / (last.elapsed_seconds + last.eta_seconds)
-        elif started is not None and started.total_steps:
-            fraction = last.step / started.total_steps
-        if fraction is not None:
-            self.progress.setValue(int(1000 * min(1.0, fraction)))
-        parts = [f"Epoch {last.epoch + 1:,} ({last.epoch_fraction:.0%})"]
-        if started is not None and started.total_steps:
-            parts.append(f"step {last.step:,} of {started.total_steps:,}")
-        else:
-            parts.append(f"step {last.step:,}")
-        parts.append(f"{last.images_per_second:,.1f} images/s")
-        if last.eta_seconds is not None:
-            parts.append(f"{format_duration(last.eta_seconds)} left")
-        parts.append(f"{format_duration(last.elapsed_seconds)} trained")
-        if self.session.state != "stopping":
-            self.progress_text.setText("  ·  ".join(parts))
+        # One decimal: a CycleGAN on a CPU trains about one picture a second.
+        self._show_steps(steps, self.started, speed_decimals=1)
 
     def _run_finished(self, event: ev.RunFinished) -> None:
         run_dir = str(self.session.run_dir) if self.session.run_dir is not None else ""

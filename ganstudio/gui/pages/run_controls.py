@@ -1,10 +1,104 @@
-"""Pause, resume, stop and open-the-run: the same on every page that trains through the shared session."""
+"""The live-run view shared by the pages that train: status line, loss plot, sample gallery, Pause and Stop."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
+
+from ...core import events as ev
+from ..resources import icon
+from ..widgets.common import card, label
+from ..widgets.gallery import SampleGallery
+from ..widgets.metrics_plot import MetricsPlot
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "?"
+    seconds = int(round(max(0.0, seconds)))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
 
 class RunControls:
-    """Mixed into a page that has `session`, `workspace`, `pause_button` and `progress_text`."""
+    """Mixed into a page with `session` and `workspace`; `_build_live` makes the widgets the rest use."""
+
+    def _build_live(self, plot_share: list[int]) -> QWidget:
+        """The run's status card above the loss plot and the gallery, split in `plot_share` proportions."""
+        panel = QWidget()
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(8, 0, 0, 0)
+        column.setSpacing(8)
+        status = card()
+        status_layout = QVBoxLayout(status)
+        status_layout.setContentsMargins(14, 10, 14, 12)
+        status_layout.setSpacing(6)
+        top = QHBoxLayout()
+        self.run_title = label("No run yet", "h2")
+        self.run_detail = label("", "muted")
+        top.addWidget(self.run_title)
+        top.addWidget(self.run_detail, 1)
+        self.open_run_button = QToolButton()
+        self.open_run_button.setIcon(icon("reveal"))
+        self.open_run_button.setToolTip("Show this run on the Runs page")
+        self.open_run_button.clicked.connect(self._open_current_run)
+        self.open_run_button.setEnabled(False)
+        top.addWidget(self.open_run_button)
+        status_layout.addLayout(top)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.progress.setTextVisible(False)
+        status_layout.addWidget(self.progress)
+        self.progress_text = label("Press Train to begin.", None)
+        status_layout.addWidget(self.progress_text)
+        column.addWidget(status)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        plot_card = card()
+        plot_layout = QVBoxLayout(plot_card)
+        plot_layout.setContentsMargins(10, 8, 10, 8)
+        plot_layout.addWidget(label("Losses", "h2"))
+        self.plot = MetricsPlot()
+        plot_layout.addWidget(self.plot, 1)
+        gallery_card = card()
+        gallery_layout = QVBoxLayout(gallery_card)
+        gallery_layout.setContentsMargins(10, 8, 10, 8)
+        gallery_layout.addWidget(label("Samples", "h2"))
+        self.gallery = SampleGallery(self.workspace.io_tasks)
+        gallery_layout.addWidget(self.gallery, 1)
+        split.addWidget(plot_card)
+        split.addWidget(gallery_card)
+        split.setSizes(plot_share)
+        split.setChildrenCollapsible(False)
+        self.live_splitter = split
+        column.addWidget(split, 1)
+        return panel
+
+    def _show_steps(self, steps: tuple[ev.StepProgress, ...], started: ev.RunStarted | None,
+                    speed_decimals: int) -> None:
+        """Plot new steps and show the newest as progress: epoch, step, speed, time left and trained."""
+        self.plot.append_steps(steps)
+        last = steps[-1]
+        fraction = None
+        if last.eta_seconds is not None and last.elapsed_seconds + last.eta_seconds > 0:
+            fraction = last.elapsed_seconds / (last.elapsed_seconds + last.eta_seconds)
+        elif started is not None and started.total_steps:
+            fraction = last.step / started.total_steps
+        if fraction is not None:
+            self.progress.setValue(int(1000 * min(1.0, fraction)))
+        parts = [f"Epoch {last.epoch + 1:,} ({last.epoch_fraction:.0%})"]
+        if started is not None and started.total_steps:
+            parts.append(f"step {last.step:,} of {started.total_steps:,}")
+        else:
+            parts.append(f"step {last.step:,}")
+        parts.append(f"{last.images_per_second:,.{speed_decimals}f} images/s")
+        if last.eta_seconds is not None:
+            parts.append(f"{format_duration(last.eta_seconds)} left")
+        parts.append(f"{format_duration(last.elapsed_seconds)} trained")
+        if self.session.state != "stopping":
+            self.progress_text.setText("  ·  ".join(parts))
 
     def toggle_pause(self) -> None:
         state = self.session.state

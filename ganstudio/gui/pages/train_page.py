@@ -13,7 +13,6 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
-                               QProgressBar,
                                QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from ...core import events as ev
@@ -23,8 +22,6 @@ from ...core.sinks import read_metrics
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..widgets.common import Banner, button, card, label, scrolling_panel
-from ..widgets.gallery import SampleGallery
-from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import Workspace
 from .run_controls import RunControls
 
@@ -68,21 +65,11 @@ def tidy_target(target: str) -> str:
     return re.sub(r"\d+\.\d{2,}", lambda match: f"{float(match.group()):.1f}", target)
 
 
-def format_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "?"
-    seconds = int(round(max(0.0, seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
 @dataclass
 class LiveRun:
     """What the page knows about the run it is showing."""
 
     started: ev.RunStarted | None = None
-    last_step: ev.StepProgress | None = None
     last_epoch: int = 0
 
 
@@ -109,7 +96,7 @@ class TrainPage(RunControls, QWidget):
 
     def _build(self) -> None:
         settings_panel = self._build_settings()
-        live_panel = self._build_live()
+        live_panel = self._build_live(plot_share=[520, 420])
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(settings_panel)
         splitter.addWidget(live_panel)
@@ -276,57 +263,6 @@ class TrainPage(RunControls, QWidget):
             box.addItem(text, key)
         box.setToolTip(tooltip)
         return box
-
-    def _build_live(self) -> QWidget:
-        panel = QWidget()
-        column = QVBoxLayout(panel)
-        column.setContentsMargins(8, 0, 0, 0)
-        column.setSpacing(8)
-        status = card()
-        status_layout = QVBoxLayout(status)
-        status_layout.setContentsMargins(14, 10, 14, 12)
-        status_layout.setSpacing(6)
-        top = QHBoxLayout()
-        self.run_title = label("No run yet", "h2")
-        self.run_detail = label("", "muted")
-        top.addWidget(self.run_title)
-        top.addWidget(self.run_detail, 1)
-        self.open_run_button = QToolButton()
-        self.open_run_button.setIcon(icon("reveal"))
-        self.open_run_button.setToolTip("Show this run on the Runs page")
-        self.open_run_button.clicked.connect(self._open_current_run)
-        self.open_run_button.setEnabled(False)
-        top.addWidget(self.open_run_button)
-        status_layout.addLayout(top)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.progress.setTextVisible(False)
-        status_layout.addWidget(self.progress)
-        self.progress_text = label("Press Train to begin.", None)
-        status_layout.addWidget(self.progress_text)
-        column.addWidget(status)
-
-        split = QSplitter(Qt.Orientation.Horizontal)
-        plot_card = card()
-        plot_layout = QVBoxLayout(plot_card)
-        plot_layout.setContentsMargins(10, 8, 10, 8)
-        plot_layout.addWidget(label("Losses", "h2"))
-        self.plot = MetricsPlot()
-        plot_layout.addWidget(self.plot, 1)
-        gallery_card = card()
-        gallery_layout = QVBoxLayout(gallery_card)
-        gallery_layout.setContentsMargins(10, 8, 10, 8)
-        gallery_layout.addWidget(label("Samples", "h2"))
-        self.gallery = SampleGallery(self.workspace.io_tasks)
-        gallery_layout.addWidget(self.gallery, 1)
-        split.addWidget(plot_card)
-        split.addWidget(gallery_card)
-        split.setSizes([520, 420])
-        split.setChildrenCollapsible(False)
-        self.live_splitter = split
-        column.addWidget(split, 1)
-        return panel
 
     def _toggle_advanced(self, shown: bool) -> None:
         self.advanced.setVisible(shown)
@@ -654,28 +590,7 @@ class TrainPage(RunControls, QWidget):
         self.workspace.runs_changed.emit()
 
     def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        self.plot.append_steps(steps)
-        last = steps[-1]
-        self.live.last_step = last
-        started = self.live.started
-        fraction = None
-        if last.eta_seconds is not None and last.elapsed_seconds + last.eta_seconds > 0:
-            fraction = last.elapsed_seconds / (last.elapsed_seconds + last.eta_seconds)
-        elif started is not None and started.total_steps:
-            fraction = last.step / started.total_steps
-        if fraction is not None:
-            self.progress.setValue(int(1000 * min(1.0, fraction)))
-        parts = [f"Epoch {last.epoch + 1:,} ({last.epoch_fraction:.0%})"]
-        if started is not None and started.total_steps:
-            parts.append(f"step {last.step:,} of {started.total_steps:,}")
-        else:
-            parts.append(f"step {last.step:,}")
-        parts.append(f"{last.images_per_second:,.0f} images/s")
-        if last.eta_seconds is not None:
-            parts.append(f"{format_duration(last.eta_seconds)} left")
-        parts.append(f"{format_duration(last.elapsed_seconds)} trained")
-        if self.session.state != "stopping":
-            self.progress_text.setText("  ·  ".join(parts))
+        self._show_steps(steps, self.live.started, speed_decimals=0)
 
     def _epoch_ended(self, event: ev.EpochEnded) -> None:
         self.live.last_epoch = event.epoch
