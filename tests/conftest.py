@@ -73,3 +73,26 @@ def scramble_global_rngs() -> None:
     random.seed(987654)
     np.random.seed(987654)
     torch.manual_seed(987654)
+
+
+def resume_with_a_fresh_piece(interrupted: Path, fresh_state: dict, piece: tuple[str, ...], run_dir: Path,
+                              total_steps: int) -> Path:
+    """Resume a copy of an interrupted run to total_steps after swapping one piece of its checkpoint's state
+    (a key path into it) for that piece of a fresh run's: the negative control of the exact-resume tests."""
+    import shutil
+
+    import torch
+
+    from ganstudio.core import engine
+    from ganstudio.core.runs import RunFolder
+    shutil.copytree(interrupted, run_dir)
+    checkpoint_path = RunFolder(run_dir).latest_checkpoint()
+    state = torch.load(checkpoint_path, weights_only=True)
+    holder, fresh_holder = state, fresh_state
+    for key in piece[:-1]:
+        holder, fresh_holder = holder[key], fresh_holder[key]
+    holder[piece[-1]] = fresh_holder[piece[-1]]
+    torch.save(state, checkpoint_path)
+    scramble_global_rngs()
+    engine.resume(run_dir, steps=total_steps)
+    return run_dir

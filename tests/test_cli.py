@@ -12,9 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import tiny_config
 from ganstudio import __version__
-from ganstudio.core import engine
 from ganstudio.core.export import read_png_metadata
 from test_resume import differences, final_state
 

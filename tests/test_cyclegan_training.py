@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import scramble_global_rngs, write_pictures
+from conftest import resume_with_a_fresh_piece, scramble_global_rngs, write_pictures
 from ganstudio.core import engine
 from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
@@ -246,17 +245,7 @@ def interrupted_and_fresh(domains, tmp_path_factory):
 @pytest.mark.parametrize("piece", PIECES, ids=["/".join(p) for p in PIECES])
 def test_leaving_out_any_piece_breaks_exactness(straight_run, interrupted_and_fresh, tmp_path, piece):
     interrupted, fresh = interrupted_and_fresh
-    run_dir = tmp_path / "run"
-    shutil.copytree(interrupted, run_dir)
-    checkpoint_path = RunFolder(run_dir).latest_checkpoint()
-    state = torch.load(checkpoint_path, weights_only=True)
-    holder, fresh_holder = state, fresh
-    for key in piece[:-1]:
-        holder, fresh_holder = holder[key], fresh_holder[key]
-    holder[piece[-1]] = fresh_holder[piece[-1]]
-    torch.save(state, checkpoint_path)
-    scramble_global_rngs()
-    engine.resume(run_dir, steps=TOTAL_STEPS)
+    run_dir = resume_with_a_fresh_piece(interrupted, fresh, piece, tmp_path / "run", TOTAL_STEPS)
     assert differences(straight_run, final_state(run_dir)) != [], f"leaving out {'/'.join(piece)} went unnoticed"
 
 
