@@ -20,7 +20,6 @@ from ...core.config import DataConfig, RunConfig
 from ...core.data.demo import DAY_NIGHT_COUNT
 from ...core.data.scan import DatasetReport, ScanCancelled
 from ...core.runs import RunFolder
-from ...core.sinks import read_metrics
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
@@ -539,31 +538,7 @@ class ImageToImagePage(RunControls, QWidget):
         self._clear_live()
         self._select(self.size_choice, config.data.size)
         self._select(self.preset_choice, config.model.preset)
-        self.run_title.setText(folder.name)
-        self.progress_text.setText("Reading the run's history…")
-        self._set_running(True)
-        targets = dict(targets or {})
-
-        def history(task):
-            return [event for event in read_metrics(folder.metrics_path)
-                    if isinstance(event, (ev.RunStarted, ev.StepProgress))]
-
-        def loaded(events) -> None:
-            started = [event for event in events if isinstance(event, ev.RunStarted)]
-            if started:
-                self.plot.set_series(started[-1].loss_names, started[-1].stat_names)
-                self.plot.append_steps([event for event in events if isinstance(event, ev.StepProgress)])
-            self.gallery.load_run(folder)
-            self.progress_text.setText("Loading the checkpoint…")
-            if not self.session.resume(folder.path, owner=self.key, **targets):
-                self._set_running(False)
-
-        def failed(message: str) -> None:
-            self._set_running(False)
-            self.banner.show_message(message, "error")
-
-        self.workspace.io_tasks.submit(history, loaded, failed, name="history")
-        return True
+        return self._replay_then_resume(folder, targets)
 
     def _clear_live(self) -> None:
         self.started = None

@@ -6,6 +6,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from ...core import events as ev
+from ...core.runs import RunFolder
+from ...core.sinks import read_metrics
 from ..resources import icon
 from ..widgets.common import card, label
 from ..widgets.gallery import SampleGallery
@@ -22,7 +24,8 @@ def format_duration(seconds: float | None) -> str:
 
 
 class RunControls:
-    """Mixed into a page with `session` and `workspace`; `_build_live` makes the widgets the rest use."""
+    """Mixed into a page with `key`, `session`, `workspace`, `banner` and `_set_running`; `_build_live` makes
+    the widgets the rest use."""
 
     def _build_live(self, plot_share: list[int]) -> QWidget:
         """The run's status card above the loss plot and the gallery, split in `plot_share` proportions."""
@@ -99,6 +102,35 @@ class RunControls:
         parts.append(f"{format_duration(last.elapsed_seconds)} trained")
         if self.session.state != "stopping":
             self.progress_text.setText("  ·  ".join(parts))
+
+    def _replay_then_resume(self, folder: RunFolder, targets: dict | None) -> bool:
+        """Show a saved run's loss history and gallery (read on a worker), then continue it from its latest
+        checkpoint for this page, to its own target or the given one (epochs, steps or minutes)."""
+        self.run_title.setText(folder.name)
+        self.progress_text.setText("Reading the run's history…")
+        self._set_running(True)
+        targets = dict(targets or {})
+
+        def history(task):
+            return [event for event in read_metrics(folder.metrics_path)
+                    if isinstance(event, (ev.RunStarted, ev.StepProgress))]
+
+        def loaded(events) -> None:
+            started = [event for event in events if isinstance(event, ev.RunStarted)]
+            if started:
+                self.plot.set_series(started[-1].loss_names, started[-1].stat_names)
+                self.plot.append_steps([event for event in events if isinstance(event, ev.StepProgress)])
+            self.gallery.load_run(folder)
+            self.progress_text.setText("Loading the checkpoint…")
+            if not self.session.resume(folder.path, owner=self.key, **targets):
+                self._set_running(False)
+
+        def failed(message: str) -> None:
+            self._set_running(False)
+            self.banner.show_message(message, "error")
+
+        self.workspace.io_tasks.submit(history, loaded, failed, name="history")
+        return True
 
     def toggle_pause(self) -> None:
         state = self.session.state

@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from ...core import events as ev
 from ...core.config import RunConfig
 from ...core.runs import RunFolder
-from ...core.sinks import read_metrics
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..widgets.common import Banner, button, card, label, scrolling_panel
@@ -500,31 +499,7 @@ class TrainPage(RunControls, QWidget):
         self.banner.hide()
         self._clear_live()
         self.show_config(config)
-        self.run_title.setText(folder.name)
-        self.progress_text.setText("Reading the run's history…")
-        self._set_running(True)
-        targets = dict(targets or {})
-
-        def history(task):
-            return [event for event in read_metrics(folder.metrics_path)
-                    if isinstance(event, (ev.RunStarted, ev.StepProgress))]
-
-        def loaded(events) -> None:
-            started = [event for event in events if isinstance(event, ev.RunStarted)]
-            if started:
-                self.plot.set_series(started[-1].loss_names, started[-1].stat_names)
-                self.plot.append_steps([event for event in events if isinstance(event, ev.StepProgress)])
-            self.gallery.load_run(folder)
-            self.progress_text.setText("Loading the checkpoint…")
-            if not self.session.resume(folder.path, **targets):
-                self._set_running(False)
-
-        def failed(message: str) -> None:
-            self._set_running(False)
-            self.banner.show_message(message, "error")
-
-        self.workspace.io_tasks.submit(history, loaded, failed, name="history")
-        return True
+        return self._replay_then_resume(folder, targets)
 
     def _clear_live(self) -> None:
         self.live = LiveRun()
