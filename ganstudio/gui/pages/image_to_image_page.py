@@ -29,7 +29,7 @@ from ..workspace import Workspace
 from .run_controls import RunControls
 from .convert_panel import ConvertPanel
 from .dataset_page import IMAGE_SUFFIXES, paths_from_drop
-from .train_page import LENGTHS, field_label, shrinkable_combo, tidy_target
+from .train_page import LENGTHS, field_label, shrinkable_combo
 
 MODEL = "cyclegan"
 SIZES = (128, 256)
@@ -598,25 +598,11 @@ class ImageToImagePage(RunControls, QWidget):
         self.progress_text.setText(f"Domain {side}: {event.usable:,} pictures ready ({source}).")
 
     def _run_started(self, event: ev.RunStarted) -> None:
-        self.started = event
-        self.progress.setRange(0, 1000)
-        self.run_title.setText(event.run_name)
-        self.run_detail.setText(f"  {event.device} · {event.dataset_size:,} pictures a side · "
-                                f"target {tidy_target(event.target)}")
-        self.open_run_button.setEnabled(True)
-        self.plot.set_series(event.loss_names, event.stat_names)
-        if event.start_step:
-            self.plot.truncate_after(event.start_step)
-            self.gallery.drop_after(event.start_step)
-        verb = "Continuing" if event.start_step else "Training"
-        self.progress_text.setText(f"{verb}: the first steps are on their way…")
-        self.workspace.settings.set_value("session/active_run", event.run_dir)
-        self.workspace.say(f"{verb} {event.run_name} on {event.device}.")
-        self.workspace.runs_changed.emit()
+        self._show_run_started(event, f"{event.dataset_size:,} pictures a side")
 
     def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
         # One decimal: a CycleGAN on a CPU trains about one picture a second.
-        self._show_steps(steps, self.started, speed_decimals=1)
+        self._show_steps(steps, speed_decimals=1)
 
     def _run_finished(self, event: ev.RunFinished) -> None:
         run_dir = str(self.session.run_dir) if self.session.run_dir is not None else ""

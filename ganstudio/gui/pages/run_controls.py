@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
 
@@ -12,6 +14,11 @@ from ..resources import icon
 from ..widgets.common import card, label
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
+
+
+def tidy_target(target: str) -> str:
+    """'19.1857 minutes' reads as '19.2 minutes'."""
+    return re.sub(r"\d+\.\d{2,}", lambda match: f"{float(match.group()):.1f}", target)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -25,7 +32,7 @@ def format_duration(seconds: float | None) -> str:
 
 class RunControls:
     """Mixed into a page with `key`, `session`, `workspace`, `banner` and `_set_running`; `_build_live` makes
-    the widgets the rest use."""
+    the widgets the rest use, and `started` is the RunStarted event of the run on show (None before one)."""
 
     def _build_live(self, plot_share: list[int]) -> QWidget:
         """The run's status card above the loss plot and the gallery, split in `plot_share` proportions."""
@@ -79,11 +86,28 @@ class RunControls:
         column.addWidget(split, 1)
         return panel
 
-    def _show_steps(self, steps: tuple[ev.StepProgress, ...], started: ev.RunStarted | None,
-                    speed_decimals: int) -> None:
+    def _show_run_started(self, event: ev.RunStarted, pictures: str) -> None:
+        """Name the run, set up its plot (cut back to the checkpoint when continuing) and say it has begun."""
+        self.started = event
+        self.progress.setRange(0, 1000)
+        self.run_title.setText(event.run_name)
+        self.run_detail.setText(f"  {event.device} · {pictures} · target {tidy_target(event.target)}")
+        self.open_run_button.setEnabled(True)
+        self.plot.set_series(event.loss_names, event.stat_names)
+        if event.start_step:
+            self.plot.truncate_after(event.start_step)
+            self.gallery.drop_after(event.start_step)
+        verb = "Continuing" if event.start_step else "Training"
+        self.progress_text.setText(f"{verb}: the first steps are on their way…")
+        self.workspace.settings.set_value("session/active_run", event.run_dir)
+        self.workspace.say(f"{verb} {event.run_name} on {event.device}.")
+        self.workspace.runs_changed.emit()
+
+    def _show_steps(self, steps: tuple[ev.StepProgress, ...], speed_decimals: int) -> None:
         """Plot new steps and show the newest as progress: epoch, step, speed, time left and trained."""
         self.plot.append_steps(steps)
         last = steps[-1]
+        started = self.started
         fraction = None
         if last.eta_seconds is not None and last.elapsed_seconds + last.eta_seconds > 0:
             fraction = last.elapsed_seconds / (last.elapsed_seconds + last.eta_seconds)

@@ -20,7 +20,7 @@ from ...core.errors import ConfigError
 from ...core.runs import RunFolder, list_runs
 from ...core.sinks import read_metrics
 from ..widgets.common import Banner, button, card, label
-from .train_page import tidy_target
+from .run_controls import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace

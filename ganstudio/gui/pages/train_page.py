@@ -7,8 +7,6 @@ the plot from the same events (buffered, redrawn on its own timer), the gallery 
 from __future__ import annotations
 
 import copy
-import re
-from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import Qt
@@ -59,19 +57,6 @@ def shrinkable_combo() -> QComboBox:
     return box
 
 
-def tidy_target(target: str) -> str:
-    """'19.1857 minutes' reads as '19.2 minutes'."""
-    return re.sub(r"\d+\.\d{2,}", lambda match: f"{float(match.group()):.1f}", target)
-
-
-@dataclass
-class LiveRun:
-    """What the page knows about the run it is showing."""
-
-    started: ev.RunStarted | None = None
-    last_epoch: int = 0
-
-
 class TrainPage(RunControls, QWidget):
     key = "train"
     title = "Train"
@@ -82,7 +67,7 @@ class TrainPage(RunControls, QWidget):
         self.workspace = workspace
         self.session = workspace.session
         self.machine: MachineInfo | None = None
-        self.live = LiveRun()
+        self.started: ev.RunStarted | None = None
         self._resume_target: tuple[str, dict] | None = None
         self._build()
         self._restore_settings()
@@ -446,7 +431,6 @@ class TrainPage(RunControls, QWidget):
         mine = self._only_own_runs
         session.run_started.connect(mine(self._run_started))
         session.steps_progressed.connect(mine(self._steps))
-        session.epoch_ended.connect(mine(self._epoch_ended))
         session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
                                                                                event.grid)))
         session.data_progressed.connect(mine(self._data_progress))
@@ -502,7 +486,7 @@ class TrainPage(RunControls, QWidget):
         return self._replay_then_resume(folder, targets)
 
     def _clear_live(self) -> None:
-        self.live = LiveRun()
+        self.started = None
         self.plot.clear()
         self.gallery.clear()
         self.progress.setValue(0)
@@ -547,28 +531,10 @@ class TrainPage(RunControls, QWidget):
         self.progress_text.setText(f"{event.usable:,} pictures ready ({source}); building the networks…")
 
     def _run_started(self, event: ev.RunStarted) -> None:
-        self.live.started = event
-        self.live.last_epoch = event.start_epoch
-        self.progress.setRange(0, 1000)
-        self.run_title.setText(event.run_name)
-        self.run_detail.setText(f"  {event.device} · {event.dataset_size:,} pictures · batch {event.batch_size} · "
-                                f"target {tidy_target(event.target)}")
-        self.open_run_button.setEnabled(True)
-        self.plot.set_series(event.loss_names, event.stat_names)
-        if event.start_step:
-            self.plot.truncate_after(event.start_step)
-            self.gallery.drop_after(event.start_step)
-        verb = "Continuing" if event.start_step else "Training"
-        self.progress_text.setText(f"{verb}: the first steps are on their way…")
-        self.workspace.settings.set_value("session/active_run", event.run_dir)
-        self.workspace.say(f"{verb} {event.run_name} on {event.device}.")
-        self.workspace.runs_changed.emit()
+        self._show_run_started(event, f"{event.dataset_size:,} pictures · batch {event.batch_size}")
 
     def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        self._show_steps(steps, self.live.started, speed_decimals=0)
-
-    def _epoch_ended(self, event: ev.EpochEnded) -> None:
-        self.live.last_epoch = event.epoch
+        self._show_steps(steps, speed_decimals=0)
 
     def _run_finished(self, event: ev.RunFinished) -> None:
         run_dir = self.session.run_dir
