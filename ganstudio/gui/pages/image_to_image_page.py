@@ -472,26 +472,8 @@ class ImageToImagePage(RunControls, QWidget):
     # -- running -----------------------------------------------------------------------------------
 
     def _connect(self) -> None:
-        session = self.session
-        mine = self._only_own_runs
-        session.run_started.connect(mine(self._run_started))
-        session.steps_progressed.connect(mine(self._steps))
-        session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
-                                                                               event.grid)))
-        session.data_progressed.connect(mine(self._data_progress))
-        session.dataset_ready.connect(mine(self._dataset_ready))
-        session.checkpoint_saved.connect(mine(lambda event: self.workspace.say(
-            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s).")))
-        session.paused.connect(mine(lambda event: self._show_paused(True)))
-        session.resumed.connect(mine(lambda event: self._show_paused(False)))
-        session.warning_raised.connect(mine(lambda event: self.banner.show_message(event.message, "warning")))
-        session.run_finished.connect(mine(self._run_finished))
-        session.failed.connect(mine(self._failed))
-        session.state_changed.connect(lambda state: self._set_running(state != "idle"))
-
-    def _only_own_runs(self, slot):
-        """`slot`, called only for runs this page started; the Train page shows its own."""
-        return lambda *args: slot(*args) if self.session.owner == self.key else None
+        self._connect_session()
+        self.session.state_changed.connect(lambda state: self._set_running(state != "idle"))
 
     def start(self, config: RunConfig | None = None) -> bool:
         """Train a CycleGAN with the form's settings (or `config`); refused (False) while any run is going."""

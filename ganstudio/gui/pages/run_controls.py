@@ -86,6 +86,28 @@ class RunControls:
         column.addWidget(split, 1)
         return panel
 
+    def _connect_session(self) -> None:
+        """Show the session's events on this page, for the runs this page started only."""
+        session = self.session
+        mine = self._only_own_runs
+        session.run_started.connect(mine(self._run_started))
+        session.steps_progressed.connect(mine(self._steps))
+        session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
+                                                                               event.grid)))
+        session.data_progressed.connect(mine(self._data_progress))
+        session.dataset_ready.connect(mine(self._dataset_ready))
+        session.checkpoint_saved.connect(mine(lambda event: self.workspace.say(
+            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s).")))
+        session.paused.connect(mine(lambda event: self._show_paused(True)))
+        session.resumed.connect(mine(lambda event: self._show_paused(False)))
+        session.warning_raised.connect(mine(lambda event: self.banner.show_message(event.message, "warning")))
+        session.run_finished.connect(mine(self._run_finished))
+        session.failed.connect(mine(self._failed))
+
+    def _only_own_runs(self, slot):
+        """`slot`, called only for runs this page started: each training page shows its own runs."""
+        return lambda *args: slot(*args) if self.session.owner == self.key else None
+
     def _show_run_started(self, event: ev.RunStarted, pictures: str) -> None:
         """Name the run, set up its plot (cut back to the checkpoint when continuing) and say it has begun."""
         self.started = event
