@@ -24,7 +24,7 @@ from ... import __version__
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label, refresh_style, scrolling_panel
+from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
 from ..widgets.drop_target import local_paths
 from ..widgets.image_view import ImageView
 from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
@@ -135,13 +135,7 @@ class ConvertPanel(QWidget):
         layout.addWidget(splitter)
 
     def _build_model_panel(self) -> QWidget:
-        panel = card()
-        panel.setMinimumWidth(300)
-        panel.setMaximumWidth(440)
-        inner = QWidget()
-        column = QVBoxLayout(inner)
-        column.setContentsMargins(16, 14, 16, 14)
-        column.setSpacing(8)
+        panel, _, column = settings_column(300, 440, spacing=8)
         column.addWidget(label("Model", "h2"))
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
@@ -181,7 +175,7 @@ class ConvertPanel(QWidget):
         note = label("Results keep each picture's size and shape, and are saved as PNG.", "muted", wrap=True)
         column.addWidget(note)
         column.addStretch(1)
-        return scrolling_panel(panel, inner)
+        return panel
 
     def _build_drop_panel(self) -> QWidget:
         zone = QFrame()

@@ -27,7 +27,7 @@ from ...core.data.sources import SourceFile, SourceReader, list_sources
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import Banner, button, card, label, refresh_style, scrolling_panel
+from ..widgets.common import Banner, button, label, refresh_style, settings_column
 from ..widgets.image_view import ImageView
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import Workspace
@@ -265,13 +265,7 @@ class DatasetPage(QWidget):
         return panel
 
     def _build_side_panel(self) -> QWidget:
-        panel = card()
-        panel.setMinimumWidth(300)
-        panel.setMaximumWidth(460)
-        inner = QWidget()
-        column = QVBoxLayout(inner)
-        column.setContentsMargins(16, 14, 16, 14)
-        column.setSpacing(8)
+        panel, _, column = settings_column(300, 460, spacing=8)
 
         self.summary_title = label("", "big", wrap=True)
         self.summary_counts = label("", wrap=True)
@@ -345,7 +339,7 @@ class DatasetPage(QWidget):
         column.addWidget(self.skipped, 1)
         column.addStretch(0)
 
-        return scrolling_panel(panel, inner)
+        return panel
 
     # -- settings ----------------------------------------------------------------------------------
 

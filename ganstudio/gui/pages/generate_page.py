@@ -22,7 +22,7 @@ from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..media import find_ffmpeg, loop_latents, write_gif, write_mp4, write_pngs
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label, scrolling_panel
+from ..widgets.common import Banner, button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
@@ -166,13 +166,7 @@ class GeneratePage(QWidget):
         self._update_actions()
 
     def _build_controls(self) -> QWidget:
-        panel = card()
-        panel.setMinimumWidth(270)
-        panel.setMaximumWidth(380)
-        inner = QWidget()
-        column = QVBoxLayout(inner)
-        column.setContentsMargins(16, 14, 16, 14)
-        column.setSpacing(6)
+        panel, _, column = settings_column(270, 380, spacing=6)
         self.model_line = label("No model loaded", "muted", wrap=True)
         column.addWidget(self.model_line)
 
@@ -238,7 +232,7 @@ class GeneratePage(QWidget):
         for widget in (self.export_png_button, self.export_grid_button, self.export_gif_button, self.export_mp4_button):
             column.addWidget(widget)
         column.addStretch(1)
-        return scrolling_panel(panel, inner)
+        return panel
 
     def _update_actions(self) -> None:
         loaded = self.generator is not None

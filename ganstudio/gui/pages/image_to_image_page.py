@@ -23,7 +23,7 @@ from ...core.runs import RunFolder
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import Banner, button, card, label, scrolling_panel
+from ..widgets.common import Banner, button, label, settings_column
 from ..widgets.drop_target import DropTarget, local_paths
 from ..workspace import Workspace
 from .run_controls import RunControls
@@ -160,14 +160,8 @@ class ImageToImagePage(RunControls, QWidget):
         self.setAcceptDrops(True)
 
     def _build_settings(self) -> QWidget:
-        panel = card()
-        panel.setMinimumWidth(300)
-        panel.setMaximumWidth(440)
-        inner = QWidget()
+        panel, inner, column = settings_column(300, 440, spacing=8)
         self.settings_widget = inner
-        column = QVBoxLayout(inner)
-        column.setContentsMargins(16, 14, 16, 14)
-        column.setSpacing(8)
 
         heading = QHBoxLayout()
         heading.addWidget(label("Pictures", "h2"), 1)
@@ -235,7 +229,7 @@ class ImageToImagePage(RunControls, QWidget):
         column.addWidget(self.locked_note)
         column.addStretch(1)
 
-        return scrolling_panel(panel, inner)
+        return panel
 
     def _tab_changed(self, index: int) -> None:
         training_tab = index == 0

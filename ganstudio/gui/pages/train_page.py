@@ -18,7 +18,7 @@ from ...core.config import RunConfig
 from ...core.runs import RunFolder
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label, scrolling_panel
+from ..widgets.common import Banner, button, label, settings_column
 from ..workspace import Workspace
 from .run_controls import RunControls
 
@@ -114,14 +114,8 @@ class TrainPage(RunControls, QWidget):
         layout.addWidget(splitter, 1)
 
     def _build_settings(self) -> QWidget:
-        panel = card()
-        panel.setMinimumWidth(290)
-        panel.setMaximumWidth(430)
-        inner = QWidget()
+        panel, inner, column = settings_column(290, 430, spacing=6)
         self.settings_widget = inner
-        column = QVBoxLayout(inner)
-        column.setContentsMargins(16, 14, 16, 14)
-        column.setSpacing(6)
 
         column.addWidget(label("Dataset", "h2"))
         self.dataset_title = label("", "big", wrap=True)
@@ -230,7 +224,7 @@ class TrainPage(RunControls, QWidget):
         column.addWidget(self.locked_note)
         column.addStretch(1)
 
-        return scrolling_panel(panel, inner)
+        return panel
 
     def _rate_box(self, tooltip: str) -> QDoubleSpinBox:
         box = QDoubleSpinBox()

@@ -102,8 +102,16 @@ class Banner(QFrame):
         return self.text.text() if self.isVisible() else ""
 
 
-def scrolling_panel(panel: QWidget, inner: QWidget) -> QWidget:
-    """Put a settings column (inner) in panel inside a vertical scroll area, so short windows can still reach it all."""
+def settings_column(min_width: int, max_width: int, spacing: int) -> tuple[QFrame, QWidget, QVBoxLayout]:
+    """A card for a page's settings, min_width to max_width wide: the card, and the widget and column to fill.
+    The column scrolls vertically, so a short window can still reach every setting."""
+    panel = card()
+    panel.setMinimumWidth(min_width)
+    panel.setMaximumWidth(max_width)
+    inner = QWidget()
+    column = QVBoxLayout(inner)
+    column.setContentsMargins(16, 14, 16, 14)
+    column.setSpacing(spacing)
     scroll = QScrollArea()
     scroll.setWidgetResizable(True)
     scroll.setWidget(inner)
@@ -111,4 +119,4 @@ def scrolling_panel(panel: QWidget, inner: QWidget) -> QWidget:
     outer = QVBoxLayout(panel)
     outer.setContentsMargins(1, 1, 1, 1)
     outer.addWidget(scroll)
-    return panel
+    return panel, inner, column
