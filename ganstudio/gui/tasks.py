@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, QTimer
@@ -22,6 +21,12 @@ log = logging.getLogger(__name__)
 # The answer queue is drained this often while tasks are out: quick enough to feel instant, and
 # idle (the timer stops) when nothing is pending.
 DRAIN_INTERVAL_MS = 30
+# A worker with nothing to do for this long ends. Every thread that runs a torch operation gets
+# its own OpenMP team, which lives as long as the thread; GNU OpenMP counts those idle teams and,
+# once they outnumber the cores, stops busy-waiting in the training thread's team too. A worker kept
+# forever after the Generate page drew one preview cut a 2-core machine's next training run from
+# 289 to 215-240 images/s; starting a thread again after a pause costs well under a millisecond.
+WORKER_IDLE_SECONDS = 2.0
 
 
 class TaskCancelled(Exception):
@@ -65,12 +70,78 @@ class Task:
         self._runner._answers.put(("progress", self, values))
 
 
+class WorkerPool:
+    """Up to `workers` threads running jobs in the order given; a thread idle for `idle_seconds` ends."""
+
+    def __init__(self, workers: int, name: str, idle_seconds: float = WORKER_IDLE_SECONDS):
+        self._max_workers = workers
+        self._name = name
+        self._idle_seconds = idle_seconds
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._threads: set[threading.Thread] = set()
+        self._idle = 0
+        self._started = 0
+        self._closed = False
+
+    def submit(self, job: Callable[[], None]) -> None:
+        self._jobs.put(job)
+        with self._lock:
+            if self._closed or self._idle or len(self._threads) >= self._max_workers:
+                return
+            self._started += 1
+            # Not a daemon: work under way (an export, a save) finishes even when the app is quitting.
+            thread = threading.Thread(target=self._work, name=f"{self._name}_{self._started}")
+            self._threads.add(thread)
+        thread.start()
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                self._idle += 1
+            try:
+                job = self._jobs.get(timeout=self._idle_seconds)
+            except queue.Empty:
+                job = None
+            with self._lock:
+                self._idle -= 1
+                # Checked under the lock that `submit` takes: a job put after this check finds no idle
+                # worker and starts a thread of its own, so no job is ever left without one.
+                if job is None and (self._closed or self._jobs.empty()):
+                    self._threads.discard(threading.current_thread())
+                    return
+            if job is not None and not self._closed:
+                job()
+
+    @property
+    def thread_count(self) -> int:
+        with self._lock:
+            return len(self._threads)
+
+    def shutdown(self, wait: bool = False) -> None:
+        """Drop the jobs not yet started; with `wait`, block until the running ones have ended."""
+        with self._lock:
+            self._closed = True
+            threads = list(self._threads)
+        while True:
+            try:
+                self._jobs.get_nowait()
+            except queue.Empty:
+                break
+        for _ in threads:
+            self._jobs.put(None)  # wakes the idle workers, which then see the pool closed and end
+        if wait:
+            for thread in threads:
+                if thread is not threading.current_thread():
+                    thread.join()
+
+
 class TaskRunner(QObject):
     """A small pool of worker threads whose results come back to callbacks in the GUI thread."""
 
     def __init__(self, parent: QObject | None = None, workers: int = 2, name: str = "task"):
         super().__init__(parent)
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"ganstudio-{name}")
+        self._pool = WorkerPool(workers, f"ganstudio-{name}")
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
         self._callbacks: dict[Task, tuple[Callable | None, Callable | None, Callable | None]] = {}
         self._timer = QTimer(self)
@@ -145,4 +216,4 @@ class TaskRunner(QObject):
             task.cancel()
         self._callbacks.clear()
         self._timer.stop()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._pool.shutdown(wait=wait)

@@ -1,0 +1,142 @@
+"""Background tasks of the window: answers in the GUI thread, jobs in order, and no worker thread left idle."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+
+import pytest
+
+from ganstudio.core.errors import DataError
+from ganstudio.gui.tasks import TaskRunner, WorkerPool
+
+
+def test_jobs_run_in_the_order_given_on_one_worker():
+    pool = WorkerPool(1, "order", idle_seconds=5)
+    done = threading.Event()
+    seen: list[int] = []
+    threads: set[str] = set()
+    for index in range(20):
+        def job(index=index):
+            seen.append(index)
+            threads.add(threading.current_thread().name)
+            if index == 19:
+                done.set()
+        pool.submit(job)
+    assert done.wait(10)
+    assert seen == list(range(20))
+    assert len(threads) == 1, "a busy worker takes the next job itself"
+    pool.shutdown(wait=True)
+    assert pool.thread_count == 0
+
+
+def test_an_idle_worker_ends_and_a_later_job_gets_a_new_one():
+    pool = WorkerPool(2, "idle", idle_seconds=0.2)
+    ran_on: list[threading.Thread] = []
+    finished = threading.Event()
+
+    def job():
+        ran_on.append(threading.current_thread())
+        finished.set()
+
+    pool.submit(job)
+    assert finished.wait(10)
+    ran_on[0].join(10)
+    assert not ran_on[0].is_alive(), "the worker ended once it had nothing to do"
+    assert pool.thread_count == 0
+    finished.clear()
+    pool.submit(job)
+    assert finished.wait(10), "a job after the worker ended still runs"
+    assert ran_on[1] is not ran_on[0]
+    pool.shutdown(wait=True)
+
+
+def test_shutdown_drops_waiting_jobs_and_lets_the_running_one_finish():
+    pool = WorkerPool(1, "close", idle_seconds=60)
+    started, release = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def slow():
+        started.set()
+        release.wait(10)
+        seen.append("slow")
+
+    pool.submit(slow)
+    pool.submit(lambda: seen.append("waiting"))
+    assert started.wait(10)
+    release.set()
+    pool.shutdown(wait=True)  # returns although the idle time is a minute: shutdown wakes the worker
+    assert seen == ["slow"], "the job still waiting is dropped, the running one finishes"
+    assert pool.thread_count == 0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="counts the process's threads in /proc")
+def test_torch_work_in_a_task_leaves_no_thread_behind(qtbot):
+    """Each thread that runs torch gets its own team of OpenMP threads for as long as it lives; a worker
+    kept forever after a preview slowed the next training run by 10-25% on 2 cores."""
+    import torch
+
+    def os_threads() -> int:
+        return len(os.listdir("/proc/self/task"))
+
+    if torch.get_num_threads() < 2:
+        pytest.skip("one torch thread: no OpenMP team to leave behind")
+    runner = TaskRunner(workers=1, name="model")
+    runner._pool = WorkerPool(1, "model", idle_seconds=0.2)
+    before = os_threads()
+    worker: list[threading.Thread] = []
+
+    def work(task):
+        worker.append(threading.current_thread())
+        pixels = torch.randn(512, 512)
+        (pixels @ pixels).sum()
+        return os_threads()
+
+    with qtbot.waitCallback(timeout=20_000) as done:
+        runner.submit(work, done)
+    assert done.args[0] > before + 1, "the worker and its OpenMP team were running"
+    worker[0].join(10)
+    assert not worker[0].is_alive()
+    assert os_threads() <= before, "the worker and the OpenMP threads it started are gone"
+    runner.shutdown(wait=True)
+
+
+def test_an_error_in_a_task_reaches_the_page_as_a_sentence(qtbot):
+    runner = TaskRunner(workers=2, name="errors")
+
+    def fails(task):
+        raise DataError("The folder holds no pictures.")
+
+    def crashes(task):
+        raise ZeroDivisionError("division by zero")
+
+    with qtbot.waitCallback(timeout=10_000) as ours:
+        runner.submit(fails, on_error=ours)
+    assert ours.args == ["The folder holds no pictures."]
+    with qtbot.waitCallback(timeout=10_000) as bug:
+        runner.submit(crashes, on_error=bug)
+    assert bug.args[0].startswith("Something went wrong inside GAN Studio (ZeroDivisionError")
+    assert "Traceback" not in bug.args[0]
+    runner.shutdown(wait=True)
+
+
+def test_a_cancelled_task_calls_back_nothing(qtbot):
+    runner = TaskRunner(workers=1, name="cancel")
+    started, release = threading.Event(), threading.Event()
+    calls: list[str] = []
+
+    def waits(task):
+        started.set()
+        release.wait(10)
+        task.check()
+        return "result"
+
+    task = runner.submit(waits, on_done=lambda value: calls.append(value), on_error=calls.append)
+    assert started.wait(10)
+    task.cancel()
+    release.set()
+    with qtbot.waitCallback(timeout=10_000) as later:
+        runner.submit(lambda task: "next", on_done=later)
+    assert later.args == ["next"] and calls == [], "the cancelled task's callbacks never ran"
+    runner.shutdown(wait=True)
