@@ -137,11 +137,13 @@ class RunControls:
             fraction = last.step / started.total_steps
         if fraction is not None:
             self.progress.setValue(int(1000 * min(1.0, fraction)))
-        parts = [f"Epoch {last.epoch + 1:,} ({last.epoch_fraction:.0%})"]
         if started is not None and started.total_steps:
-            parts.append(f"step {last.step:,} of {started.total_steps:,}")
+            # Epochs counted out of the total: an epoch's own share ("Epoch 21 (21%)") read as the run's.
+            epochs = -(-started.total_steps // max(1, started.steps_per_epoch))
+            parts = [f"Epoch {last.epoch + 1:,} of {max(epochs, last.epoch + 1):,}",
+                     f"step {last.step:,} of {started.total_steps:,}"]
         else:
-            parts.append(f"step {last.step:,}")
+            parts = [f"Epoch {last.epoch + 1:,}", f"step {last.step:,}"]
         parts.append(f"{last.images_per_second:,.{speed_decimals}f} images/s")
         if last.eta_seconds is not None:
             parts.append(f"{format_duration(last.eta_seconds)} left")
