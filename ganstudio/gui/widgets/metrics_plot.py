@@ -243,8 +243,8 @@ class MetricsPlot(QWidget):
     def _style(self, plot: pg.PlotItem) -> None:
         plot.showGrid(x=True, y=True, alpha=1.0)
         for side in ("left", "bottom"):
-            # One opaque colour for every grid line, so only the labelled lines: minor ones in the same
-            # colour turned the plot into graph paper.
+            # One opaque colour for every grid line, so the finest level of lines is left out: in that
+            # colour it turned the plot into graph paper.
             plot.getAxis(side).setStyle(tickAlpha=255, maxTickLevel=1)
         self._colour_axes(plot)
         plot.setMenuEnabled(False)
