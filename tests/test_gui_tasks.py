@@ -82,8 +82,7 @@ def test_torch_work_in_a_task_leaves_no_thread_behind(qtbot):
 
     if torch.get_num_threads() < 2:
         pytest.skip("one torch thread: no OpenMP team to leave behind")
-    runner = TaskRunner(workers=1, name="model")
-    runner._pool = WorkerPool(1, "model", idle_seconds=0.2)
+    runner = TaskRunner(workers=1, name="model", idle_seconds=0.2)
     before = os_threads()
     worker: list[threading.Thread] = []
 

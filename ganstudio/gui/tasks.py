@@ -139,9 +139,10 @@ class WorkerPool:
 class TaskRunner(QObject):
     """A small pool of worker threads whose results come back to callbacks in the GUI thread."""
 
-    def __init__(self, parent: QObject | None = None, workers: int = 2, name: str = "task"):
+    def __init__(self, parent: QObject | None = None, workers: int = 2, name: str = "task",
+                 idle_seconds: float = WORKER_IDLE_SECONDS):
         super().__init__(parent)
-        self._pool = WorkerPool(workers, f"ganstudio-{name}")
+        self._pool = WorkerPool(workers, f"ganstudio-{name}", idle_seconds)
         self._answers: queue.SimpleQueue = queue.SimpleQueue()
         self._callbacks: dict[Task, tuple[Callable | None, Callable | None, Callable | None]] = {}
         self._timer = QTimer(self)
