@@ -1,0 +1,65 @@
+"""The live loss plot: new data draws at once after a quiet spell, then at most once a second, never while hidden."""
+
+from __future__ import annotations
+
+import time
+
+from ganstudio.core import events as ev
+from ganstudio.gui.widgets import metrics_plot
+from ganstudio.gui.widgets.metrics_plot import MetricsPlot
+
+
+def steps(first: int, count: int) -> list[ev.StepProgress]:
+    return [ev.StepProgress(step=step, epoch=0, epoch_fraction=0.0, images_seen=step * 8, images_per_second=0.0,
+                            elapsed_seconds=0.0, eta_seconds=None, losses={"D/real": 0.7, "G/adv": 1.0 + step},
+                            stats={"D(x)": 0.5})
+            for step in range(first, first + count)]
+
+
+def drawn_points(plot: MetricsPlot, name: str = "G/adv") -> int:
+    """How many points the smoothed curve on screen holds (the buffer may hold more until the next redraw)."""
+    for panel in plot._panels:
+        if name in panel.smooth_curves:
+            x, _ = panel.smooth_curves[name].getData()
+            return 0 if x is None else len(x)
+    raise KeyError(name)
+
+
+def shown_plot(qtbot) -> MetricsPlot:
+    plot = MetricsPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 360)
+    plot.set_series(("D/real", "G/adv"), ("D(x)",))
+    plot.show()
+    qtbot.waitExposed(plot)
+    return plot
+
+
+def test_first_steps_draw_at_once_then_the_plot_redraws_at_most_once_a_second(qtbot):
+    plot = shown_plot(qtbot)
+    started = time.monotonic()
+    plot.append_steps(steps(1, 4))
+    qtbot.waitUntil(lambda: drawn_points(plot) == 4, timeout=2_000)
+    assert time.monotonic() - started < 0.5, "the first data after a quiet spell is drawn without waiting"
+
+    started = time.monotonic()
+    plot.append_steps(steps(5, 1))
+    plot.append_steps(steps(6, 1))
+    qtbot.waitUntil(lambda: drawn_points(plot) == 6, timeout=5_000)
+    waited = time.monotonic() - started
+    assert waited >= metrics_plot.REDRAW_INTERVAL_MS / 1000 * 0.9, \
+        f"a redraw followed the last one after {waited:.2f} s; live updates are throttled to once a second"
+    assert plot.point_count("G/adv") == 6
+
+
+def test_a_hidden_plot_keeps_its_data_and_draws_it_when_shown(qtbot):
+    plot = shown_plot(qtbot)
+    plot.hide()
+    plot.append_steps(steps(1, 10))
+    plot.redraw()
+    assert drawn_points(plot) == 0, "nothing is drawn while the plot is hidden"
+    assert plot.point_count("G/adv") == 10
+    plot.show()
+    qtbot.waitUntil(lambda: drawn_points(plot) == 10, timeout=2_000)
+    x, y = plot.curve_data("G/adv")
+    assert list(x) == list(range(1, 11))
