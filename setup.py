@@ -2,7 +2,6 @@
 
 Everything else (metadata, dependencies) is in pyproject.toml; only this mapping needs code, because
 setuptools' find in pyproject.toml cannot add a package that lives outside the ganstudio folder.
-Namespace packages count: ganstudio/core/data has no __init__.py.
 """
 
 from setuptools import find_namespace_packages, setup

@@ -5,7 +5,7 @@ Not collected by pytest (no test_ prefix). Run from the repository root, on an o
     QT_QPA_PLATFORM=offscreen python tests/bench_gui_latency.py            # or under Xvfb with DISPLAY set
     python tests/bench_gui_latency.py --minutes 1 --repeats 3 --size 64
 
-Each repeat trains the built-in demo on the CPU for the same minutes twice, with the same settings:
+Each repeat trains the built-in demo on the CPU for the same length twice, with the same settings:
 once with `ganstudio train` in a subprocess (headless), once in the app's main window with the Train
 page showing (live plot and gallery). Every app run is in the same window, as a user training again
 would, so whatever a finished run leaves behind in the app is measured too. The order alternates
@@ -14,6 +14,10 @@ how late each tick fires: that lateness is the event-loop latency a user would f
 1,000 ms heartbeat measures speed without the probe's own wake-ups. Images per second come from each
 run's own metrics.jsonl, after the first 20% of training time (warm-up), the same way for both.
 Last, the live plot is timed with a million points per curve.
+
+The length is whole minutes (the app's Train page has no shorter setting) or, with `--steps N`, the
+same number of steps on both sides: short runs make many back-to-back pairs in little time, and the
+ratio within a pair is what survives a machine whose speed drifts from minute to minute.
 
 On a machine shared with other work, torch's two-thread CPU kernels suffer badly when one of their
 threads is descheduled (we saw 22-84 images/s with two threads and 454 with one, at the same load):
@@ -51,10 +55,14 @@ def images_per_second(metrics_path: Path) -> float:
     return (last.images_seen - first.images_seen) / max(1e-9, last.elapsed_seconds - first.elapsed_seconds)
 
 
-def run_cli(root: Path, minutes: float, size: int, index: int) -> float:
+def length_arguments(minutes: float, steps: int) -> list[str]:
+    return ["--steps", str(steps)] if steps else ["--minutes", f"{minutes:g}"]
+
+
+def run_cli(root: Path, minutes: float, size: int, index: int, steps: int = 0) -> float:
     run_dir = root / f"cli-{index}"
     command = [sys.executable, "-m", "ganstudio", "train", "--demo", "--device", "cpu", "--size", str(size),
-               "--minutes", str(minutes), "--run", str(run_dir)]
+               *length_arguments(minutes, steps), "--run", str(run_dir)]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=os.environ.copy())
     return images_per_second(run_dir / "metrics.jsonl")
 
@@ -73,16 +81,16 @@ def open_window(size: int):
     window.show_page("train")
     page = window.train_page
     page.device_choice.setCurrentIndex(max(0, page.device_choice.findData("cpu")))
-    page.length_choice.setCurrentIndex(page.length_choice.findData("minutes"))
     return window
 
 
-def run_app(window, minutes: float, heartbeat_ms: int = HEARTBEAT_MS) -> tuple[float, list[float]]:
+def run_app(window, minutes: float, heartbeat_ms: int = HEARTBEAT_MS, steps: int = 0) -> tuple[float, list[float]]:
     """Train once more in the same window (a user's second run is measured like the first)."""
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
     page, session = window.train_page, window.workspace.session
-    page.length_value.setValue(minutes)
+    page.length_choice.setCurrentIndex(page.length_choice.findData("steps" if steps else "minutes"))
+    page.length_value.setValue(steps or minutes)
     loop = QEventLoop()
     lateness: list[float] = []
     clock = QElapsedTimer()
@@ -148,7 +156,8 @@ def percentile(values: list[float], share: float) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=2.0, help="training minutes per run (default 2)")
+    parser.add_argument("--minutes", type=int, default=2, help="whole training minutes per run (default 2)")
+    parser.add_argument("--steps", type=int, default=0, help="train this many steps per run instead of minutes")
     parser.add_argument("--repeats", type=int, default=2, help="app/CLI pairs, order alternating (default 2)")
     parser.add_argument("--size", type=int, default=32, help="image size (default 32)")
     parser.add_argument("--plot-points", type=int, default=1_000_000, help="points per curve for the plot timing")
@@ -176,7 +185,8 @@ def main() -> int:
     load_dataset(DataConfig(demo=True, size=args.size))  # both start from the decoded-dataset cache
     print(f"platform {app.platformName()}, {os.cpu_count()} CPUs, torch threads {args.threads or 'default'}, "
           f"demo at {args.size} px, "
-          f"{args.minutes:g} min per run, {args.repeats} repeats", flush=True)
+          f"{f'{args.steps:,} steps' if args.steps else f'{args.minutes} min'} per run, {args.repeats} repeats",
+          flush=True)
 
     window = open_window(args.size)
     app_speeds, cli_speeds, lateness = [], [], []
@@ -184,10 +194,10 @@ def main() -> int:
         order = ("cli", "app") if repeat % 2 == 0 else ("app", "cli")
         for kind in order:
             if kind == "cli":
-                speed = run_cli(root, args.minutes, args.size, repeat)
+                speed = run_cli(root, args.minutes, args.size, repeat, args.steps)
                 cli_speeds.append(speed)
             else:
-                speed, late = run_app(window, args.minutes, args.heartbeat_ms)
+                speed, late = run_app(window, args.minutes, args.heartbeat_ms, args.steps)
                 app_speeds.append(speed)
                 lateness.extend(late)
                 print(f"  app heartbeat this run: p50 {percentile(late, 0.5):.1f} ms, "

@@ -170,6 +170,8 @@ class ConvertPanel(QWidget):
         self.max_side.setSuffix(" px")
         self.max_side.setToolTip("Shrink larger pictures to this longest side first. A network sees pictures at "
                                  "the scale it learned: near its training size gives the look of its samples.")
+        self.max_side.setValue(min(8192, max(0, self.workspace.settings.value("i2i/max_side", 0))))
+        self.max_side.valueChanged.connect(lambda side: self.workspace.settings.set_value("i2i/max_side", side))
         form.addRow(field_label("Largest side"), self.max_side)
         column.addLayout(form)
         note = label("Results keep each picture's size and shape, and are saved as PNG.", "muted", wrap=True)

@@ -1,0 +1,1 @@
+"""Datasets: finding pictures in folders and zips, decoding them, caching them, and batching them for training."""
