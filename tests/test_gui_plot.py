@@ -63,3 +63,61 @@ def test_a_hidden_plot_keeps_its_data_and_draws_it_when_shown(qtbot):
     qtbot.waitUntil(lambda: drawn_points(plot) == 10, timeout=2_000)
     x, y = plot.curve_data("G/adv")
     assert list(x) == list(range(1, 11))
+
+
+def test_a_learning_rate_schedule_is_drawn_as_it_is_while_losses_are_smoothed(qtbot):
+    plot = MetricsPlot()
+    qtbot.addWidget(plot)
+    plot.set_series(("G/adv",), ("lr",))
+    flat_then_decay = [2e-4] * 30 + [2e-4 * (1 - k / 30) for k in range(1, 31)]
+    noisy = [1.0 + (0.5 if step % 2 else -0.5) for step in range(60)]
+    plot.append_steps([ev.StepProgress(step=step + 1, epoch=0, epoch_fraction=0.0, images_seen=0,
+                                       images_per_second=0.0, elapsed_seconds=0.0, eta_seconds=None,
+                                       losses={"G/adv": noisy[step]}, stats={"lr": flat_then_decay[step]})
+                       for step in range(60)])
+    _, lr = plot.curve_data("lr")
+    assert list(lr) == flat_then_decay, "a schedule would lag behind its true value if it were averaged"
+    _, loss = plot.curve_data("G/adv")
+    assert max(loss[40:]) - min(loss[40:]) < 0.1, "a noisy loss is drawn as its trailing mean"
+
+    plot.truncate_after(45)  # a resumed run replays from its checkpoint: still a schedule
+    _, lr = plot.curve_data("lr")
+    assert list(lr) == flat_then_decay[:45]
+    plot.append_steps([ev.StepProgress(step=46 + k, epoch=0, epoch_fraction=0.0, images_seen=0,
+                                       images_per_second=0.0, elapsed_seconds=0.0, eta_seconds=None,
+                                       losses={"G/adv": 1.0}, stats={"lr": value})
+                       for k, value in enumerate([1e-4, 3e-4, 1e-4, 3e-4])])
+    _, lr = plot.curve_data("lr")
+    assert lr[-1] != 3e-4, "a series that keeps turning is noise after all, and is smoothed"
+
+
+def test_stacked_plots_share_their_left_edge_whatever_their_labels(qtbot):
+    plot = MetricsPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 400)
+    plot.set_series(("G/adv",), ("lr",))
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.append_steps([ev.StepProgress(step=step, epoch=0, epoch_fraction=0.0, images_seen=0, images_per_second=0.0,
+                                       elapsed_seconds=0.0, eta_seconds=None, losses={"G/adv": 5.0 + step % 3},
+                                       stats={"lr": 2e-4 - step * 1e-6})
+                       for step in range(1, 100)])
+    qtbot.waitUntil(lambda: drawn_points(plot) == 99, timeout=2_000)
+
+    loss_axis, lr_axis = (panel.plot.getAxis("left") for panel in plot._panels)
+
+    def labels_measured() -> bool:
+        plot.graphics.grab()  # paints, which is when pyqtgraph measures its tick labels
+        return lr_axis.textWidth > loss_axis.textWidth + 10  # '0.00015' against '5'
+
+    def left_edges() -> list[float]:
+        plot.graphics.grab()
+        return [panel.plot.getViewBox().sceneBoundingRect().left() for panel in plot._panels]
+
+    qtbot.waitUntil(labels_measured, timeout=2_000)
+
+    def aligned() -> bool:
+        loss_edge, lr_edge = left_edges()
+        return loss_edge == lr_edge and loss_edge >= lr_axis.textWidth  # room for the wider labels in both
+
+    qtbot.waitUntil(aligned, timeout=2_000)

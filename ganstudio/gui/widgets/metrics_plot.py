@@ -35,6 +35,10 @@ MAX_REDRAW_INTERVAL_MS = 3000
 MAX_SMOOTHING_POINTS = 200
 DEFAULT_SMOOTHING = 40
 RAW_CURVE_ALPHA = 70
+# A series that changes direction at most this often is a schedule (CycleGAN's learning rate: flat, then
+# a straight decay), not noise: it is drawn as it is, because a trailing mean would only draw it late
+# (the default smoothing, 33 points, puts a straight decay 16 points behind). Losses turn at almost every point.
+MAX_SCHEDULE_TURNS = 2
 # Grid lines are an opaque colour this far from the background towards the muted text colour. Qt's
 # raster painter draws translucent lines on a slow path: a grid drawn with alpha made each redraw of
 # the Train page's plot cost 40 ms of the GUI thread, holding the interpreter lock the training
@@ -54,7 +58,10 @@ def smoothing_window(slider_value: int) -> int:
 
 
 class SeriesBuffer:
-    """One curve's points in growing arrays, with a running sum so smoothing costs O(new points)."""
+    """One curve's points in growing arrays, with a running sum so smoothing costs O(new points).
+
+    It also counts how often the values turn (rise after falling or the reverse), to tell a schedule from noise.
+    """
 
     def __init__(self, capacity: int = 4096):
         self.x = np.empty(capacity, np.float64)
@@ -64,6 +71,8 @@ class SeriesBuffer:
         self.count = 0
         self._smoothed_count = 0
         self._window = 1
+        self.turns = 0
+        self._last_direction = 0.0  # the sign of the last change that was not zero
 
     def _reserve(self, needed: int) -> None:
         capacity = len(self.x)
@@ -89,23 +98,46 @@ class SeriesBuffer:
         self.x[start:end] = xs
         self.y[start:end] = ys
         self.running_sum[start + 1:end + 1] = self.running_sum[start] + np.cumsum(ys)
+        self._count_turns(self.y[max(0, start - 1):end])
         self.count = end
+
+    def _count_turns(self, values: np.ndarray) -> None:
+        directions = np.sign(np.diff(values))
+        directions = directions[directions != 0]
+        if not len(directions):
+            return
+        self.turns += int(np.count_nonzero(directions[1:] != directions[:-1]))
+        if self._last_direction and directions[0] != self._last_direction:
+            self.turns += 1
+        self._last_direction = float(directions[-1])
+
+    @property
+    def is_schedule(self) -> bool:
+        return self.turns <= MAX_SCHEDULE_TURNS
 
     def truncate_after(self, last_x: float) -> None:
         """Forget points past `last_x` (a resumed run replays from its checkpoint's step)."""
         keep = int(np.searchsorted(self.x[:self.count], last_x, side="right"))
         self.count = keep
         self._smoothed_count = min(self._smoothed_count, keep)
+        self.turns, self._last_direction = 0, 0.0
+        self._count_turns(self.y[:keep])
 
     def clear(self) -> None:
         self.count = 0
         self._smoothed_count = 0
+        self.turns, self._last_direction = 0, 0.0
 
     def raw(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x[:self.count], self.y[:self.count]
 
     def smoothed_curve(self, window: int) -> tuple[np.ndarray, np.ndarray]:
-        """The trailing mean over `window` points (fewer at the start), computed only where it is new."""
+        """The trailing mean over `window` points (fewer at the start), computed only where it is new.
+
+        A schedule comes back as it is.
+        """
+        if self.is_schedule:
+            return self.raw()
         if window != self._window:
             self._window = window
             self._smoothed_count = 0
@@ -116,6 +148,28 @@ class SeriesBuffer:
             self.smoothed[start:end] = (self.running_sum[index + 1] - self.running_sum[low]) / (index + 1 - low)
             self._smoothed_count = end
         return self.x[:self.count], self.smoothed[:self.count]
+
+
+class AlignedLeftAxis(pg.AxisItem):
+    """A left axis as wide as the widest of its group, so stacked plots share their left edge and x scale.
+
+    pyqtgraph sizes each axis to its own tick labels: '0.00015' under '5' moved the lower plot 30 px right.
+    Label widths are only known while painting, so the group is evened out there.
+    """
+
+    def __init__(self, group: list[AlignedLeftAxis]):
+        super().__init__("left")
+        self.group = group
+        group.append(self)
+
+    def generateDrawSpecs(self, p):
+        specs = super().generateDrawSpecs(p)
+        text_width = max(axis.textWidth for axis in self.group)
+        for axis in self.group:
+            width = text_width + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+            if axis.fixedWidth != width:
+                axis.setWidth(width)
+        return specs
 
 
 class _Panel:
@@ -210,11 +264,12 @@ class MetricsPlot(QWidget):
         self.graphics.clear()
         self._panels = []
         colours = list(theme.SERIES_COLOURS)
-        loss_plot = self.graphics.addPlot(row=0, col=0)
+        left_axes: list[AlignedLeftAxis] = []
+        loss_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": AlignedLeftAxis(left_axes)})
         self._style(loss_plot)
         self._panels.append(_Panel(loss_plot, tuple(loss_names), colours))
         if stat_names:
-            stat_plot = self.graphics.addPlot(row=1, col=0)
+            stat_plot = self.graphics.addPlot(row=1, col=0, axisItems={"left": AlignedLeftAxis(left_axes)})
             self._style(stat_plot)
             stat_plot.setXLink(loss_plot)
             start = len(loss_names) % len(colours)
@@ -328,7 +383,7 @@ class MetricsPlot(QWidget):
                 sx, sy = buffer.smoothed_curve(window)
                 panel.smooth_curves[name].setData(sx, sy)
                 raw_curve = panel.raw_curves[name]
-                if window > 1:
+                if window > 1 and not buffer.is_schedule:
                     raw_curve.setData(x, y)
                     raw_curve.show()
                 else:
