@@ -51,6 +51,12 @@ def test_first_steps_draw_at_once_then_the_plot_redraws_at_most_once_a_second(qt
         f"a redraw followed the last one after {waited:.2f} s; live updates are throttled to once a second"
     assert plot.point_count("G/adv") == 6
 
+    plot.clear()  # another run opened right after: its history shows without the live wait
+    started = time.monotonic()
+    plot.append_steps(steps(1, 3))
+    qtbot.waitUntil(lambda: drawn_points(plot) == 3, timeout=2_000)
+    assert time.monotonic() - started < 0.5
+
 
 def test_a_hidden_plot_keeps_its_data_and_draws_it_when_shown(qtbot):
     plot = shown_plot(qtbot)

@@ -263,6 +263,7 @@ class MetricsPlot(QWidget):
             return
         self.graphics.clear()
         self._panels = []
+        self._since_redraw.invalidate()  # another run's curves: draw them at once
         colours = list(theme.SERIES_COLOURS)
         left_axes: list[AlignedLeftAxis] = []
         loss_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": AlignedLeftAxis(left_axes)})
@@ -317,6 +318,7 @@ class MetricsPlot(QWidget):
                 buffer.clear()
         self._dirty = True
         self.redraw()
+        self._since_redraw.invalidate()  # the next data is another run's (or a fresh start): draw it at once
 
     # -- data --------------------------------------------------------------------------------------
 
