@@ -4,6 +4,7 @@ Not collected by pytest (no test_ prefix). Run from the repository root, on an o
 
     QT_QPA_PLATFORM=offscreen python tests/bench_gui_latency.py            # or under Xvfb with DISPLAY set
     python tests/bench_gui_latency.py --minutes 1 --repeats 3 --size 64
+    python tests/bench_gui_latency.py --steps 1500 --turns 4 --repeats 3 --size 64 --plot-points 0
 
 Each repeat trains the built-in demo on the CPU for the same length twice, with the same settings:
 once with `ganstudio train` in a subprocess (headless), once in the app's main window with the Train
@@ -22,12 +23,20 @@ ratio within a pair is what survives a machine whose speed drifts from minute to
 On a machine shared with other work, torch's two-thread CPU kernels suffer badly when one of their
 threads is descheduled (we saw 22-84 images/s with two threads and 454 with one, at the same load):
 `--threads 1` gives both sides one thread, which compares the app and the CLI far more steadily.
+
+`--turns SECONDS` compares speed by taking turns instead: the app (in a child process, window shown,
+Train page) and `ganstudio train` start together, and every SECONDS one is frozen (SIGSTOP) while the
+other trains; only step intervals that lie wholly inside a side's own turn count. Both sides then see
+the same machine: a virtual machine whose speed jumps between levels (here 270 and 355 images/s, for
+minutes at a time) no longer decides which side looks faster. Linux and macOS only.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -150,6 +159,102 @@ def time_plot(points: int) -> tuple[float, float]:
     return append_seconds, statistics.median(redraws)
 
 
+def step_records(metrics_path: Path) -> list[tuple[float, int]]:
+    """(wall time, images seen) of every step event in a run's metrics.jsonl, oldest first."""
+    rows = []
+    with open(metrics_path, encoding="utf-8") as lines:
+        for line in lines:
+            record = json.loads(line)
+            if record.get("event") == "step":
+                rows.append((float(record["time"]), int(record["images_seen"])))
+    return rows
+
+
+def rate_in_turns(steps: list[tuple[float, int]], turns: list[tuple[float, float]], until: float,
+                  skip_images: int) -> tuple[float, list[float | None]]:
+    """Images per second over the step intervals lying wholly inside one of `turns` and before `until`;
+    also the rate within each turn (None where a turn holds too little). The first `skip_images` images
+    are warm-up."""
+    images, seconds = 0, 0.0
+    per_turn: list[float | None] = []
+    for start, end in turns:
+        inside = [(t, n) for t, n in steps if start <= t <= min(end, until) and n > skip_images]
+        (t0, n0), (t1, n1) = (inside[0], inside[-1]) if len(inside) >= 2 else ((0.0, 0), (0.0, 0))
+        per_turn.append((n1 - n0) / (t1 - t0) if t1 > t0 else None)
+        images, seconds = images + n1 - n0, seconds + t1 - t0
+    return (images / seconds if seconds else float("nan")), per_turn
+
+
+def app_child(size: int, steps: int, earlier_runs: int) -> int:
+    """Train the demo in a shown window (the --turns mode runs this in its own process): `earlier_runs`
+    runs first, as a user who trained before, then the measured one, announced on stdout."""
+    from PySide6.QtWidgets import QApplication
+
+    from ganstudio.gui import theme
+
+    app = QApplication(sys.argv[:1])
+    theme.apply(app, "light")
+    window = open_window(size)
+    for _ in range(earlier_runs):
+        run_app(window, 1, 1000, steps)
+    print("measured run", flush=True)
+    speed, _ = run_app(window, 1, 1000, steps)
+    window.close()
+    window.workspace.shutdown()
+    print(f"app child: {speed:.1f} images/s", flush=True)
+    return 0
+
+
+def compare_in_turns(root: Path, size: int, steps: int, turn_seconds: float,
+                     earlier_runs: int = 0) -> tuple[float, float, list[float]]:
+    """The app and the CLI train at once, frozen in turns; their speeds over their own turns, and per-turn-pair ratios.
+    With `earlier_runs`, the app's window trains that many runs alone first, and the next one is measured."""
+    root = Path(tempfile.mkdtemp(prefix="turns-", dir=root))
+    env = os.environ.copy()
+    cli_run = root / "cli"
+    app_env = {**env, "GANSTUDIO_DATA_DIR": str(root / "app-data")}
+    app = subprocess.Popen([sys.executable, __file__, "--app-child", "--size", str(size), "--steps", str(steps),
+                            "--earlier-runs", str(earlier_runs)], stdout=subprocess.PIPE, text=True, env=app_env)
+    if app.stdout.readline().strip() != "measured run":
+        raise RuntimeError("the app's benchmark window ended before its measured run")
+    cli = subprocess.Popen([sys.executable, "-m", "ganstudio", "train", "--demo", "--device", "cpu", "--size", str(size),
+                            "--steps", str(steps), "--run", str(cli_run)], stdout=subprocess.DEVNULL, env=env)
+    sides = {"cli": cli, "app": app}
+    turns: dict[str, list[tuple[float, float]]] = {"cli": [], "app": []}
+    app.send_signal(signal.SIGSTOP)
+    running, started = "cli", time.time()
+    first_finish = None
+    try:
+        while first_finish is None:
+            deadline = time.time() + turn_seconds
+            while time.time() < deadline and sides[running].poll() is None:
+                time.sleep(0.02)
+            other = "app" if running == "cli" else "cli"
+            if sides[running].poll() is None:
+                sides[running].send_signal(signal.SIGSTOP)
+            else:
+                first_finish = time.time()
+            turns[running].append((started, time.time()))
+            sides[other].send_signal(signal.SIGCONT)
+            running, started = other, time.time()
+    finally:
+        for process in sides.values():
+            if process.poll() is None:
+                process.send_signal(signal.SIGCONT)
+        for process in sides.values():
+            process.wait()
+    app.stdout.read()
+    speeds = {}
+    app_metrics = max((root / "app-data" / "runs").glob("*/metrics.jsonl"), key=lambda path: path.stat().st_mtime)
+    for side, metrics in (("cli", cli_run / "metrics.jsonl"), ("app", app_metrics)):
+        steps_seen = step_records(metrics)
+        speeds[side] = rate_in_turns(steps_seen, turns[side], first_finish, int(steps_seen[-1][1] * WARMUP_SHARE))
+    (app_speed, app_turns), (cli_speed, cli_turns) = speeds["app"], speeds["cli"]
+    # Neighbouring turns saw nearly the same machine: their ratio is the steadiest single comparison.
+    ratios = [app / cli for app, cli in zip(app_turns, cli_turns) if app and cli]
+    return app_speed, cli_speed, ratios
+
+
 def percentile(values: list[float], share: float) -> float:
     return float(np.percentile(np.asarray(values), share * 100)) if values else float("nan")
 
@@ -165,7 +270,14 @@ def main() -> int:
     parser.add_argument("--heartbeat-ms", type=int, default=HEARTBEAT_MS,
                         help=f"heartbeat period (default {HEARTBEAT_MS}); a slow one measures speed without "
                              "the probe's own wake-ups")
+    parser.add_argument("--turns", type=float, default=0,
+                        help="compare speed with the app and the CLI taking turns of this many seconds (needs --steps)")
+    parser.add_argument("--earlier-runs", type=int, default=0,
+                        help="with --turns: the app's window trains this many runs first, as a user training again")
+    parser.add_argument("--app-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.app_child:
+        return app_child(args.size, args.steps, args.earlier_runs)
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # the CLI subprocess inherits it
         import torch
@@ -187,6 +299,19 @@ def main() -> int:
           f"demo at {args.size} px, "
           f"{f'{args.steps:,} steps' if args.steps else f'{args.minutes} min'} per run, {args.repeats} repeats",
           flush=True)
+
+    if args.turns:
+        if not args.steps:
+            parser.error("--turns needs --steps")
+        if not hasattr(signal, "SIGSTOP"):
+            parser.error("--turns freezes processes with SIGSTOP, which this system does not have")
+        for repeat in range(args.repeats):
+            app_speed, cli_speed, ratios = compare_in_turns(root, args.size, args.steps, args.turns, args.earlier_runs)
+            print(f"repeat {repeat + 1}: taking turns of {args.turns:g} s: app {app_speed:.1f} images/s, "
+                  f"CLI {cli_speed:.1f}: app / CLI {app_speed / cli_speed:.3f}; neighbouring turns "
+                  f"{percentile(ratios, 0.25):.2f} / {percentile(ratios, 0.5):.2f} / {percentile(ratios, 0.75):.2f} "
+                  f"(quartiles of {len(ratios)})", flush=True)
+        return 0
 
     window = open_window(args.size)
     app_speeds, cli_speeds, lateness = [], [], []
