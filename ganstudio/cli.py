@@ -369,9 +369,11 @@ def _command_export_generator(args: argparse.Namespace) -> int:
 def _open_app(parser: argparse.ArgumentParser) -> int:
     try:
         from .gui.app import main as gui_main
-    except ImportError:
+    except ImportError as exc:
+        print(f"ganstudio: the desktop app cannot start: {exc}. Reinstall GAN Studio (pip install .), which brings "
+              "PySide6 and pyqtgraph; the commands below work without them.\n", file=sys.stderr)
         parser.print_help()
-        return 0
+        return EXIT_USER_ERROR
     return gui_main([])
 
 

@@ -63,6 +63,31 @@ def test_ganstudio_without_arguments_opens_the_window_and_exits_cleanly(tiny_dat
     assert "shown: GAN Studio" in result.stdout
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="elsewhere the window needs no DISPLAY")
+def test_without_a_screen_ganstudio_says_so_instead_of_aborting():
+    environ = {key: value for key, value in os.environ.items()
+               if key not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    result = subprocess.run([sys.executable, "-m", "ganstudio"], capture_output=True, text=True, timeout=120,
+                            env=environ)
+    assert result.returncode == 1
+    assert "There is no screen here" in result.stderr and "ganstudio train" in result.stderr
+    assert "Traceback" not in result.stderr and "qt.qpa" not in result.stderr
+
+
+def test_missing_x11_libraries_are_named_with_their_packages():
+    from ganstudio.gui.app import display_problem
+    missing = {"libxcb-icccm.so.4", "libxcb-cursor.so.0"}
+    problem = display_problem({"DISPLAY": ":0"}, "linux", loads=lambda library: library not in missing)
+    assert "sudo apt install libxcb-cursor0 libxcb-icccm4" in problem
+    assert display_problem({"DISPLAY": ":0"}, "linux", loads=lambda library: True) is None
+    # Other platforms, Wayland sessions and Qt's own non-X11 plugins need none of them.
+    never = lambda library: False  # noqa: E731
+    assert display_problem({"DISPLAY": ":0"}, "darwin", loads=never) is None
+    assert display_problem({"DISPLAY": ":0", "WAYLAND_DISPLAY": "wayland-0"}, "linux", loads=never) is None
+    assert display_problem({"QT_QPA_PLATFORM": "offscreen"}, "linux", loads=never) is None
+    assert "sudo apt install" in display_problem({"DISPLAY": ":0", "QT_QPA_PLATFORM": "xcb"}, "linux", loads=never)
+
+
 def test_the_window_opens_without_waiting_for_torch():
     """torch takes seconds to import; the window's own modules must not need it (the probe loads it later)."""
     script = "import sys\nimport ganstudio.gui.app, ganstudio.gui.main_window\nprint('torch' in sys.modules)\n"

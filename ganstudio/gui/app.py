@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import logging.handlers
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -17,6 +19,46 @@ from ..core.paths import data_dir
 
 LOG_BYTES = 1_000_000
 log = logging.getLogger("ganstudio.gui")
+
+# What Qt's X11 plugin loads, with the Debian/Ubuntu package of each. Without one of them Qt prints
+# a line about "xcb" and aborts the process, so the app checks first and names the packages instead.
+X11_LIBRARIES = {
+    "libxcb-cursor.so.0": "libxcb-cursor0", "libxcb-icccm.so.4": "libxcb-icccm4",
+    "libxcb-image.so.0": "libxcb-image0", "libxcb-keysyms.so.1": "libxcb-keysyms1",
+    "libxcb-randr.so.0": "libxcb-randr0", "libxcb-render-util.so.0": "libxcb-render-util0",
+    "libxcb-render.so.0": "libxcb-render0", "libxcb-shape.so.0": "libxcb-shape0",
+    "libxcb-shm.so.0": "libxcb-shm0", "libxcb-sync.so.1": "libxcb-sync1", "libxcb-util.so.1": "libxcb-util1",
+    "libxcb-xfixes.so.0": "libxcb-xfixes0", "libxcb-xkb.so.1": "libxcb-xkb1",
+    "libxkbcommon-x11.so.0": "libxkbcommon-x11-0", "libX11-xcb.so.1": "libx11-xcb1",
+    "libEGL.so.1": "libegl1", "libfontconfig.so.1": "libfontconfig1",
+}
+
+
+def _loads(library: str) -> bool:
+    try:
+        ctypes.CDLL(library)
+    except OSError:
+        return False
+    return True
+
+
+def display_problem(environ=os.environ, platform: str = sys.platform, loads=_loads) -> str | None:
+    """Why the window cannot open on this Linux machine, in a sentence; None where it can (or it is not Linux)."""
+    qt_platform = environ.get("QT_QPA_PLATFORM", "")
+    if not platform.startswith("linux") or qt_platform not in ("", "xcb") and not qt_platform.startswith("xcb:"):
+        return None
+    if not qt_platform and environ.get("WAYLAND_DISPLAY"):
+        return None  # Qt opens the window through Wayland, not X11
+    if not environ.get("DISPLAY"):
+        return ("There is no screen here to open the window on (neither DISPLAY nor WAYLAND_DISPLAY is set: an SSH "
+                "login or a server?). Train here with 'ganstudio train', then open the run folder in the app on a "
+                "computer with a screen.")
+    missing = [package for library, package in X11_LIBRARIES.items() if not loads(library)]
+    if missing:
+        return (f"The window needs system libraries that are missing here: {', '.join(missing)}. On Debian or Ubuntu "
+                f"install them with 'sudo apt install {' '.join(missing)}' (other systems name them alike), then "
+                "start GAN Studio again. Training with 'ganstudio train' works without them.")
+    return None
 
 
 def _log_to_file() -> Path | None:
@@ -51,6 +93,11 @@ def main(argv: list[str] | None = None) -> int:
     """Open the main window; paths in `argv` (folders, pictures, zips or a run folder) are opened in it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     _log_to_file()
+    problem = display_problem() if QApplication.instance() is None else None
+    if problem:
+        print(f"ganstudio: {problem}", file=sys.stderr)
+        log.error("the window cannot open: %s", problem)
+        return 1
     if QApplication.instance() is None:
         # Fractional scales (125%, 150%) drawn as they are, not rounded: crisp text on high-DPI screens.
         QGuiApplication.setHighDpiScaleFactorRoundingPolicy(Qt.HighDpiScaleFactorRoundingPolicy.PassThrough)
