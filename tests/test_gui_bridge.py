@@ -70,3 +70,15 @@ def test_a_failing_run_shows_one_plain_sentence(qtbot, make_window, tiny_dataset
     message = failed.args[0]
     assert plain_sentence(message) and "Something went wrong" in message and "log" in message
     qtbot.waitUntil(lambda: not window.workspace.session.busy, timeout=20_000)
+
+
+def test_the_first_run_invitation_gives_way_once_training_starts(qtbot, make_window):
+    window = make_window(dataset=None, engine=FakeEngine(steps=10))
+    page = window.train_page
+    assert page.subtitle.text().startswith("The built-in demo is ready")
+    assert not page.length_form.isRowVisible(page.length_value), "Automatic needs no amount, nor its empty row"
+    page.length_choice.setCurrentIndex(page.length_choice.findData("steps"))
+    assert page.length_form.isRowVisible(page.length_value)
+    with qtbot.waitSignal(window.workspace.session.thread_ended, timeout=20_000):
+        assert page.start()
+    assert not page.subtitle.text().startswith("The built-in demo is ready")

@@ -33,7 +33,7 @@ class MachineInfo:
         return self.devices[0]
 
 
-MODEL_LABELS = {"dcgan": "DCGAN — the classic picture generator"}
+MODEL_LABELS = {"dcgan": "DCGAN — the classic GAN"}
 
 
 def probe_machine() -> MachineInfo:

@@ -16,16 +16,17 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from ...core import events as ev
 from ...core.config import RunConfig
 from ...core.runs import RunFolder
-from ..probe import MachineInfo, probe_machine
+from ..probe import MODEL_LABELS, MachineInfo, probe_machine
 from ..resources import icon
 from ..widgets.common import Banner, button, label, settings_column
 from ..workspace import Workspace
 from .run_controls import RunControls
 
+SUBTITLE = "Choose a few settings, press Train, and watch the network learn."
 PRESETS = {
-    "sketch": ("Sketch — small networks, quickest", 0.5),
-    "standard": ("Standard — the model's usual size", 1.0),
-    "detailed": ("Detailed — wide networks, slowest", 2.0),
+    "sketch": ("Sketch — quickest", 0.5),
+    "standard": ("Standard", 1.0),
+    "detailed": ("Detailed — slowest", 2.0),
 }
 LENGTHS = {
     "auto": "Automatic",
@@ -95,7 +96,7 @@ class TrainPage(RunControls, QWidget):
         titles = QVBoxLayout()
         titles.setSpacing(0)
         titles.addWidget(label("Train", "h1"))
-        self.subtitle = label("Choose a few settings, press Train, and watch the network learn.", "muted")
+        self.subtitle = label(SUBTITLE, "muted")
         titles.addWidget(self.subtitle)
         header.addLayout(titles, 1)
         self.start_button = button("Train", "play", primary=True, on_click=self.start,
@@ -131,14 +132,16 @@ class TrainPage(RunControls, QWidget):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.model_choice = shrinkable_combo()
-        self.model_choice.addItem("DCGAN — the classic picture generator", "dcgan")
+        self.model_choice.addItem(MODEL_LABELS["dcgan"], "dcgan")
         self.model_choice.setToolTip("The kind of network that learns to make pictures like yours.")
         form.addRow(field_label("Model"), self.model_choice)
         self.preset_choice = shrinkable_combo()
         for key, (words, _) in PRESETS.items():
             self.preset_choice.addItem(words, key)
-        self.preset_choice.setToolTip("How big the networks are. Bigger ones can learn finer detail but each "
-                                      "step takes longer; on a CPU, Sketch or Standard is the place to start.")
+        self.preset_choice.setToolTip("How big the networks are. Sketch: half the usual width, quickest. Standard: "
+                                      "the model's usual size. Detailed: twice as wide, slowest. Bigger networks can "
+                                      "learn finer detail but each step takes longer; on a CPU, Sketch or Standard "
+                                      "is the place to start.")
         form.addRow(field_label("Size"), self.preset_choice)
         column.addLayout(form)
 
@@ -157,6 +160,7 @@ class TrainPage(RunControls, QWidget):
         # The amount goes on its own row: beside the choice it widened the panel past its edge.
         form.addRow(field_label("Length"), self.length_choice)
         form.addRow(field_label(""), self.length_value)
+        self.length_form = form
         self.batch_size = QSpinBox()
         self.batch_size.setRange(0, 4096)
         self.batch_size.setSpecialValueText("Automatic")
@@ -249,7 +253,7 @@ class TrainPage(RunControls, QWidget):
     def _length_kind_changed(self) -> None:
         kind = self.length_choice.currentData()
         self.length_value.setEnabled(kind != "auto")
-        self.length_value.setVisible(kind != "auto")
+        self.length_form.setRowVisible(self.length_value, kind != "auto")  # the whole row, with its spacing
         defaults = {"minutes": 10, "epochs": 50, "steps": 5000}
         self.length_value.setDecimals(1 if kind == "minutes" else 0)
         self.length_value.setSuffix({"minutes": " min", "epochs": "", "steps": ""}.get(kind, ""))
@@ -438,6 +442,7 @@ class TrainPage(RunControls, QWidget):
             return False
         self.save_settings()
         self.workspace.settings.set_value("train/has_trained", True)
+        self.subtitle.setText(SUBTITLE)  # the first-run invitation has been taken up
         self.banner.hide()
         self._clear_live()
         self.run_title.setText("Starting…")
