@@ -81,4 +81,16 @@ def test_the_first_run_invitation_gives_way_once_training_starts(qtbot, make_win
     assert page.length_form.isRowVisible(page.length_value)
     with qtbot.waitSignal(window.workspace.session.thread_ended, timeout=20_000):
         assert page.start()
-    assert not page.subtitle.text().startswith("The built-in demo is ready")
+    assert page.subtitle.text() == page.usual_subtitle
+
+
+def test_continuing_a_run_also_ends_the_first_run_invitation(qtbot, make_window, tmp_path):
+    window = make_window(dataset=None, engine=FakeEngine(steps=10))
+    page, session = window.train_page, window.workspace.session
+    with qtbot.waitSignal(session.thread_ended, timeout=20_000):
+        assert session.start(tiny_config(tmp_path, tmp_path / "run", steps=10))
+    page.subtitle.setText("The built-in demo is ready: press Train")  # as on a machine that never trained
+    with qtbot.waitSignal(session.run_started, timeout=20_000):
+        assert page.continue_run(str(tmp_path / "run"), {"steps": 20})
+    assert page.subtitle.text() == page.usual_subtitle
+    qtbot.waitUntil(lambda: not session.busy, timeout=20_000)

@@ -84,6 +84,7 @@ class ImageToImagePage(RunControls, QWidget):
     key = "image-to-image"
     title = "Image to image"
     icon_name = "image-to-image"
+    usual_subtitle = SUBTITLE
 
     domain_checked = Signal(str)  # "A" or "B": its counts are shown
 
@@ -486,7 +487,6 @@ class ImageToImagePage(RunControls, QWidget):
                 return False
         self.save_settings()
         self.workspace.settings.set_value("i2i/has_trained", True)
-        self.subtitle.setText(SUBTITLE)
         for domain in self.domains.values():
             if domain.scan is not None:  # the engine reads the pictures itself; one reader is enough
                 domain.scan.cancel()

@@ -31,8 +31,11 @@ def format_duration(seconds: float | None) -> str:
 
 
 class RunControls:
-    """Mixed into a page with `key`, `session`, `workspace`, `banner` and `_set_running`; `_build_live` makes
-    the widgets the rest use, and `started` is the RunStarted event of the run on show (None before one)."""
+    """Mixed into a page with `key`, `session`, `workspace`, `banner`, `subtitle` and `_set_running`;
+    `_build_live` makes the widgets the rest use, and `started` is the RunStarted event of the run on show
+    (None before one). `usual_subtitle` replaces a first-run invitation once a run starts or continues."""
+
+    usual_subtitle = ""
 
     def _build_live(self, plot_share: list[int]) -> QWidget:
         """The run's status card above the loss plot and the gallery, split in `plot_share` proportions."""
@@ -120,6 +123,7 @@ class RunControls:
             self.plot.truncate_after(event.start_step)
             self.gallery.drop_after(event.start_step)
         verb = "Continuing" if event.start_step else "Training"
+        self.subtitle.setText(self.usual_subtitle)
         self.progress_text.setText(f"{verb}: the first steps are on their way…")
         self.workspace.settings.set_value("session/active_run", event.run_dir)
         self.workspace.say(f"{verb} {event.run_name} on {event.device}.")

@@ -62,6 +62,7 @@ class TrainPage(RunControls, QWidget):
     key = "train"
     title = "Train"
     icon_name = "train"
+    usual_subtitle = SUBTITLE
 
     def __init__(self, workspace: Workspace):
         super().__init__()
@@ -442,7 +443,6 @@ class TrainPage(RunControls, QWidget):
             return False
         self.save_settings()
         self.workspace.settings.set_value("train/has_trained", True)
-        self.subtitle.setText(SUBTITLE)  # the first-run invitation has been taken up
         self.banner.hide()
         self._clear_live()
         self.run_title.setText("Starting…")
