@@ -45,7 +45,7 @@ def _loads(library: str) -> bool:
 def display_problem(environ=os.environ, platform: str = sys.platform, loads=_loads) -> str | None:
     """Why the window cannot open on this Linux machine, in a sentence; None where it can (or it is not Linux)."""
     qt_platform = environ.get("QT_QPA_PLATFORM", "")
-    if not platform.startswith("linux") or qt_platform not in ("", "xcb") and not qt_platform.startswith("xcb:"):
+    if not platform.startswith("linux") or (qt_platform not in ("", "xcb") and not qt_platform.startswith("xcb:")):
         return None
     if not qt_platform and environ.get("WAYLAND_DISPLAY"):
         return None  # Qt opens the window through Wayland, not X11
