@@ -35,11 +35,18 @@ X11_LIBRARIES = {
 
 
 def _loads(library: str) -> bool:
-    try:
-        ctypes.CDLL(library)
-    except OSError:
-        return False
-    return True
+    """True if the system (or, in a standalone build, the bundle's own folder) has `library`."""
+    candidates = [library]
+    bundle = getattr(sys, "_MEIPASS", None)  # a PyInstaller build may carry the library itself
+    if bundle:
+        candidates.append(os.path.join(bundle, library))
+    for candidate in candidates:
+        try:
+            ctypes.CDLL(candidate)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 def display_problem(environ=os.environ, platform: str = sys.platform, loads=_loads) -> str | None:
