@@ -34,7 +34,6 @@ minutes at a time) no longer decides which side looks faster. Linux and macOS on
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import signal
 import statistics
@@ -161,13 +160,9 @@ def time_plot(points: int) -> tuple[float, float]:
 
 def step_records(metrics_path: Path) -> list[tuple[float, int]]:
     """(wall time, images seen) of every step event in a run's metrics.jsonl, oldest first."""
-    rows = []
-    with open(metrics_path, encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if record.get("event") == "step":
-                rows.append((float(record["time"]), int(record["images_seen"])))
-    return rows
+    from ganstudio.core import events as ev
+    from ganstudio.core.sinks import read_metrics
+    return [(event.time, event.images_seen) for event in read_metrics(metrics_path) if isinstance(event, ev.StepProgress)]
 
 
 def rate_in_turns(steps: list[tuple[float, int]], turns: list[tuple[float, float]], until: float,

@@ -33,9 +33,7 @@ def test_the_device_list_names_the_gpu_and_its_memory_first():
 
 def test_a_gpu_run_trains_in_mixed_precision_and_its_pictures_open_on_a_cpu(tiny_dataset, tmp_path):
     events = ListSink()
-    config = tiny_config(tiny_dataset, tmp_path / "run", steps=10)
-    config.train.device, config.train.precision = "cuda", "auto"
-    result = engine.run(config, events)
+    result = engine.run(tiny_config(tiny_dataset, tmp_path / "run", steps=10, device="cuda", precision="auto"), events)
     started = events.of(ev.RunStarted)[0]
     assert started.precision == ("bf16" if torch.cuda.is_bf16_supported() else "fp16")
     assert torch.cuda.get_device_name(0) in started.device
@@ -55,9 +53,7 @@ def test_a_gpu_run_trains_in_mixed_precision_and_its_pictures_open_on_a_cpu(tiny
 
 
 def test_fp16_scales_its_losses_and_the_scaler_is_saved(tiny_dataset, tmp_path):
-    config = tiny_config(tiny_dataset, tmp_path / "run", steps=6)
-    config.train.device, config.train.precision = "cuda", "fp16"
-    result = engine.run(config)
+    result = engine.run(tiny_config(tiny_dataset, tmp_path / "run", steps=6, device="cuda", precision="fp16"))
     recipe_state = load_checkpoint(result.checkpoint)["recipe"]
     for name in ("scaler_g", "scaler_d"):
         assert recipe_state[name].get("scale", 0) > 0, f"{name} was not enabled for fp16"
