@@ -56,7 +56,105 @@ def _add_target_options(parser: argparse.ArgumentParser, totals_note: str) -> No
     group.add_argument("--minutes", type=_positive_float, metavar="M", help="train for M minutes of training time")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _data_flag(domain: str, domain_count: int) -> str:
+    """--data for a model of one domain; --data-a, --data-b for a model of two."""
+    return "--data" if domain_count == 1 else f"--data-{domain.lower()}"
+
+
+def _data_flags(recipe) -> list[str]:
+    return [_data_flag(domain, len(recipe.domains)) for domain in recipe.domains]
+
+
+def _flag_value(args: argparse.Namespace, flag: str):
+    return getattr(args, flag[2:].replace("-", "_"), None)
+
+
+def _describe_model(recipe) -> str:
+    from .core.registry import GENERATE
+    if recipe.kind == GENERATE:
+        kind = "pictures from noise"
+    else:
+        kind = f"translation between two domains: {' and '.join(_data_flags(recipe))}"
+    return f"  {recipe.name}: {recipe.label} ({kind}). {recipe.summary}"
+
+
+def _option_dest(option) -> str:
+    return f"option_{option.name}"
+
+
+def _add_model_arguments(train: argparse.ArgumentParser) -> None:
+    """--model, the data flags and every model's own options, all from the registry's declarations."""
+    from .core.registry import recipes
+    models = recipes()
+    train.epilog = "models:\n" + "\n".join(_describe_model(recipe) for recipe in models)
+    train.formatter_class = argparse.RawDescriptionHelpFormatter
+    default = models[0]
+    train.add_argument("--model", default=default.name, choices=[recipe.name for recipe in models],
+                       help=f"model to train (default: {default.name}; see the list below)")
+    source = train.add_mutually_exclusive_group()
+    flags: dict[str, list[str]] = {}
+    for recipe in models:
+        for flag in _data_flags(recipe):
+            flags.setdefault(flag, []).append(recipe.name)
+    for flag, names in flags.items():
+        where = "" if flag == "--data" else f", domain {flag[-1].upper()}"
+        target = source if flag == "--data" else train
+        target.add_argument(flag, nargs="+", metavar="PATH",
+                            help=f"folders (searched recursively), pictures or zips{where} (for {', '.join(names)})")
+    source.add_argument("--demo", action="store_true", help="train on the model's built-in demo pictures")
+    sizes = sorted({size for recipe in models for size in recipe.sizes})
+    defaults = ", ".join(f"{recipe.default_size} for {recipe.name}" for recipe in models)
+    train.add_argument("--size", type=int, choices=sizes, help=f"image size in pixels (default: {defaults})")
+    declared: dict[str, list] = {}
+    for recipe in models:
+        for option in recipe.options:
+            declared.setdefault(option.flag, []).append((recipe, option))
+    for flag, pairs in declared.items():
+        option = pairs[0][1]
+        helps = "; ".join(f"{recipe.name}: {o.help} (default: {o.default if not isinstance(o.default, bool) else 'on'})"
+                          for recipe, o in pairs)
+        dest = _option_dest(option)
+        if isinstance(option.default, bool):
+            train.add_argument(flag, dest=dest, action="store_const", const=not option.default, default=None,
+                               help=helps)
+        elif option.choices:
+            values = list(dict.fromkeys(value for _, o in pairs for value in o.values))
+            train.add_argument(flag, dest=dest, choices=values, default=None, help=helps)
+        else:
+            number = int if isinstance(option.default, int) else float
+            train.add_argument(flag, dest=dest, type=number, default=None, metavar="N" if number is int else "X",
+                               help=helps)
+
+
+def _check_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse, as usage errors, data flags and options that the chosen model does not take."""
+    from .core.registry import get_recipe, recipes
+    recipe = get_recipe(args.model)
+    wanted = _data_flags(recipe)
+    every_flag = dict.fromkeys(flag for other in recipes() for flag in _data_flags(other))
+    given = [flag for flag in every_flag if _flag_value(args, flag)]
+    stray = [flag for flag in given if flag not in wanted]
+    if stray:
+        parser.error(f"the {recipe.name} model trains on {' and '.join(wanted)}, not {', '.join(stray)}")
+    if not args.demo and len(given) != len(wanted):
+        parser.error(f"give {' and '.join(f'{flag} PATH' for flag in wanted)}, or --demo")
+    if args.demo and given:
+        parser.error("give either --demo or your own pictures, not both")
+    own = {option.name for option in recipe.options}
+    for other in recipes():
+        for option in other.options:
+            if option.name not in own and getattr(args, _option_dest(option), None) is not None:
+                offered = ", ".join(o.flag for o in recipe.options) or "none"
+                parser.error(f"{option.flag} is not an option of the {recipe.name} model (its options: {offered})")
+    for option in recipe.options:
+        value = getattr(args, _option_dest(option), None)
+        if option.choices and value is not None and value not in option.values:
+            parser.error(f"{option.flag} for the {recipe.name} model is one of {', '.join(option.values)}, "
+                         f"not '{value}'")
+
+
+def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; `with_models` False leaves out train's model flags, which need torch to list."""
     parser = argparse.ArgumentParser(
         prog="ganstudio",
         description="GAN Studio: train generative adversarial networks on your own pictures. "
@@ -67,36 +165,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = commands.add_parser("train", help="train a new model",
                                 description="Train a new model on a folder, picture files or a zip, or on the demo.")
-    source = train.add_mutually_exclusive_group()
-    source.add_argument("--data", nargs="+", metavar="PATH", help="folders (searched recursively), pictures or zips")
-    source.add_argument("--demo", action="store_true", help="train on the built-in demo shapes")
-    train.add_argument("--data-a", nargs="+", metavar="PATH", help="domain A, for image-to-image models")
-    train.add_argument("--data-b", nargs="+", metavar="PATH", help="domain B, for image-to-image models")
-    train.add_argument("--model", default="dcgan", help="model to train: dcgan, or cyclegan for image-to-image "
-                                                        "with --data-a and --data-b (default: dcgan)")
-    train.add_argument("--size", type=int, choices=(32, 64, 128, 256, 512),
-                       help="image size in pixels (default: 64; 128 for cyclegan)")
-    train.add_argument("--preset", choices=("auto", "default", "light"),
-                       help="cyclegan network size: default (the reference's), light (half the filters, for CPUs) "
-                            "or auto (light on a CPU, default on a GPU; the default)")
+    if with_models:
+        _add_model_arguments(train)
+    _add_target_options(train, "")
     train.add_argument("--fit", default="crop", choices=("crop", "pad", "stretch"),
                        help="how pictures become square: centre crop, pad, or stretch (default: crop)")
-    _add_target_options(train, "")
     train.add_argument("--batch-size", type=_positive_int, default=0, metavar="N",
-                       help="images per step (default: dcgan 64 on a GPU, 16 on a CPU, where more, smaller steps "
-                            "learn faster; cyclegan 1)")
+                       help="images per step (default: the model's own for the device; on a CPU smaller batches, "
+                            "more steps)")
     train.add_argument("--lr-g", type=_positive_float, default=2e-4, metavar="X", help="generator learning rate (default: 2e-4)")
     train.add_argument("--lr-d", type=_positive_float, default=2e-4, metavar="X",
                        help="discriminator learning rate (default: 2e-4)")
-    train.add_argument("--loss", choices=("nonsat", "hinge", "lsgan"),
-                       help="adversarial loss: non-saturating, hinge or least squares (default: nonsat; "
-                            "cyclegan always uses lsgan)")
     train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
                        help="where to train (default: auto, the GPU if there is one)")
     train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="random seed (default: 0)")
     train.add_argument("--run", metavar="DIR", help="run folder (default: a new folder under the user data folder)")
     train.add_argument("--width", type=_positive_int, metavar="N",
-                       help="base channel count of both networks (default: 64 on a GPU, 32 on a CPU)")
+                       help="base channel count of both networks (default: the model's own for the device)")
     train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
                        help="augmentation: horizontal flips, none, or differentiable augmentation (default: flip)")
     train.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
@@ -104,7 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
                             "with bf16 instructions)")
     train.add_argument("--background", default="#ffffff", metavar="#RRGGBB",
                        help="colour for transparent pixels and padding (default: #ffffff)")
-    train.add_argument("--no-ema", action="store_true", help="sample from the raw generator, not its moving average")
     train.add_argument("--checkpoint-minutes", type=_positive_float, default=10.0, metavar="M",
                        help="minutes between checkpoints (default: 10; one is always written at the end)")
 
@@ -135,8 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     translate = commands.add_parser(
         "translate", help="convert pictures with a trained image-to-image generator",
-        description="Convert a picture or every picture in a folder (or zip) with a CycleGAN generator: a run "
-                    "folder, or a generator file such as the published horse2zebra.pth. Results keep their "
+        description="Convert a picture or every picture in a folder (or zip) with an image-to-image generator: a "
+                    "run folder, or a generator file such as the published horse2zebra.pth. Results keep their "
                     "picture's name and size, saved as .png.")
     weights_source = translate.add_mutually_exclusive_group(required=True)
     weights_source.add_argument("--weights", metavar="FILE", help="a generator file (.pth or .safetensors)")
@@ -210,24 +294,21 @@ def _train_config(args: argparse.Namespace):
     recipe = get_recipe(args.model)
     config = RunConfig()
     data, model, train, run = config.data, config.model, config.train, config.run
-    if args.data_a or args.data_b:
-        data.paths = list(args.data_a or [])
-        data.paths_b = list(args.data_b or [])
-    else:
-        data.paths = list(args.data or [])
+    domain_paths = [list(_flag_value(args, flag) or []) for flag in _data_flags(recipe)]
+    data.paths = domain_paths[0]
+    data.paths_b = domain_paths[1] if len(domain_paths) > 1 else []
     data.demo = bool(args.demo)
     data.size = args.size or recipe.default_size
     data.fit, data.augment, data.background = args.fit, args.augment, args.background
     model.name = args.model
-    if recipe.presets:
-        model.preset = args.preset or "auto"
+    model.options = {option.name: getattr(args, _option_dest(option)) for option in recipe.options
+                     if getattr(args, _option_dest(option), None) is not None}
     if args.width:
         model.g_width = model.d_width = args.width
     train.epochs, train.steps, train.minutes = args.epochs, args.steps, args.minutes
     train.batch_size = args.batch_size  # 0: the recipe's default for the device
     train.lr_g, train.lr_d = args.lr_g, args.lr_d
-    train.loss = args.loss or train.loss
-    train.device, train.precision, train.seed, train.ema = args.device, args.precision, args.seed, not args.no_ema
+    train.device, train.precision, train.seed = args.device, args.precision, args.seed
     run.dir = str(Path(args.run).expanduser().resolve()) if args.run else ""
     run.checkpoint_every_minutes = args.checkpoint_minutes
     return config.validate()
@@ -383,20 +464,12 @@ COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _comman
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Listing the models imports torch (seconds); only the train command needs them.
+    parser = build_parser(with_models="train" in argv)
     args = parser.parse_args(argv)
     if args.command == "train":
-        paired = bool(args.data_a or args.data_b)
-        if paired and (args.data or not (args.data_a and args.data_b)):
-            parser.error("give both --data-a and --data-b (and not --data) to train on two domains")
-        if not (args.data or args.demo or paired):
-            parser.error("give a dataset with --data PATH, or --demo")
-        if args.model == "cyclegan" and args.data:
-            parser.error("the cyclegan model trains on two domains: give --data-a PATH and --data-b PATH, or --demo")
-        if args.model == "cyclegan" and args.loss not in (None, "lsgan"):
-            parser.error("the cyclegan model trains with the least-squares loss (lsgan) only")
-        if args.preset and args.model != "cyclegan":
-            parser.error("--preset is for the cyclegan model")
+        _check_model_arguments(parser, args)
     if args.command is None:
         return _open_app(parser)
     from .core.errors import GanStudioError

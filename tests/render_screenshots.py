@@ -136,7 +136,7 @@ def shoot_image_to_image(window, root: Path, seconds: float, shoot, wait, wait_f
     page.set_domain("B", [str(root / "scenes" / "night")])
     wait_for(lambda: all(domain.report is not None for domain in page.domains.values()))
     config = page.build_config()
-    config.model.preset = "light"
+    config.model.options = {"preset": "light"}
     config.model.g_width = config.model.d_width = 8  # a sixteenth of the light networks' arithmetic
     config.train.minutes = seconds / 60
     config.run.sample_every_epochs = 1

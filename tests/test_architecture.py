@@ -45,3 +45,69 @@ def test_no_core_source_mentions_qt():
         text = path.read_text(encoding="utf-8")
         for name in ("PySide6", "pyqtgraph", "ganstudio.gui"):
             assert name not in text, f"{path} mentions {name}"
+
+
+def _imports(path: Path, package: str) -> list[tuple[str, list[str]]]:
+    """(module, imported names) for every import in a source file, relative imports resolved against `package`."""
+    import ast
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.extend((alias.name, []) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")
+            if node.level:
+                base = base[:len(base) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((module, [alias.name for alias in node.names]))
+    return found
+
+
+def _package_of(path: Path, root: Path) -> str:
+    """The package a relative import in `path` starts from: the folder it is in (for __init__.py too)."""
+    return ".".join(path.parent.relative_to(root.parent).parts)
+
+
+GANSTUDIO = Path(ganstudio.core.__file__).parent.parent
+# The core's insides that front ends reach only through the registry: a model's own file and its networks.
+MODEL_INTERNALS = ("ganstudio.core.models", "ganstudio.core.recipes.dcgan", "ganstudio.core.recipes.cyclegan")
+
+
+def test_the_import_contract():
+    """core imports neither gui nor cli; gui and cli import core's public modules only, never a model's own
+    files or a private name."""
+    for path in sorted(GANSTUDIO.rglob("*.py")):
+        module_package = _package_of(path, GANSTUDIO)
+        for module, names in _imports(path, module_package):
+            where = f"{path.relative_to(GANSTUDIO.parent)} imports {module}"
+            if module_package.startswith("ganstudio.core"):
+                assert not module.startswith(("ganstudio.gui", "ganstudio.cli")), where
+            if module_package.startswith("ganstudio.gui") or path.name == "cli.py":
+                targets = [module] + [f"{module}.{name}" for name in names]
+                assert not any(target.startswith(MODEL_INTERNALS) for target in targets), where
+                if module.startswith("ganstudio.core"):
+                    assert not any(name.startswith("_") for name in names), f"{where}: a private name"
+
+
+def test_no_model_is_named_outside_its_own_files():
+    """The front ends and the converter are built from the registry: no model's name is written in them."""
+    import re
+    from ganstudio.core.registry import model_names
+    names = model_names()
+    assert {"dcgan", "cyclegan"} <= set(names)
+    sources = [*sorted((GANSTUDIO / "gui").rglob("*.py")), GANSTUDIO / "cli.py", GANSTUDIO / "core" / "translate.py"]
+    for path in sources:
+        text = path.read_text(encoding="utf-8")
+        for name in names:
+            assert not re.search(rf"\b{re.escape(name)}\b", text), f"{path.relative_to(GANSTUDIO.parent)} names {name}"
+
+
+def test_pages_do_not_import_each_other():
+    pages = GANSTUDIO / "gui" / "pages"
+    page_modules = {f"ganstudio.gui.pages.{path.stem}" for path in pages.glob("*_page.py")}
+    for path in pages.glob("*.py"):
+        for module, names in _imports(path, "ganstudio.gui.pages"):
+            targets = {module} | {f"{module}.{name}" for name in names}
+            assert not (targets & page_modules), f"{path.name} imports {targets & page_modules}"

@@ -71,7 +71,7 @@ def test_train_writes_a_readable_run_folder(tiny_dataset, tmp_path):
     assert (run_dir / "config.json").is_file() and (run_dir / "metrics.jsonl").is_file()
     # 40 pictures: a grid every 50 epochs (2,000 images) would be the rule, and one always at the end.
     assert sorted(p.name for p in (run_dir / "samples").iterdir()) == ["step_000000012.png"]
-    assert [p.name for p in (run_dir / "checkpoints").iterdir()] == ["step_000000012.pt"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == ["lineage.json", "step_000000012.pt"]
     grid = Image.open(run_dir / "samples" / "step_000000012.png")
     assert grid.size == (8 * 34 + 2, 8 * 34 + 2)  # 64 fixed samples of 32 px with 2 px gaps
 
@@ -100,7 +100,7 @@ def test_ctrl_c_saves_a_checkpoint_and_resume_is_exact(tiny_dataset, tmp_path):
     out, err = process.communicate(timeout=120)
     assert process.returncode == 0, err
     assert "Stopped at step" in out and "ganstudio resume" in out
-    checkpoints = sorted((run_dir / "checkpoints").iterdir())
+    checkpoints = sorted((run_dir / "checkpoints").glob("step_*.pt"))
     assert len(checkpoints) == 1
     stopped_at = int(checkpoints[0].stem.split("_")[1])
     assert 0 < stopped_at < total

@@ -11,11 +11,11 @@ import torch
 from PIL import Image
 
 from ganstudio.cli import _train_config, build_parser, main
-from ganstudio.core.cyclegan_weights import open_generator
+from ganstudio.core.generator_files import open_generator
 from ganstudio.core.registry import get_recipe
 from test_cli import ganstudio
 from test_cyclegan_training import two_domains
-from test_cyclegan_weights import reference_forward
+from test_generator_files import reference_forward
 
 TINY = ["--size", "32", "--width", "4", "--device", "cpu", "--seed", "3", "--preset", "light"]
 
@@ -36,14 +36,14 @@ def command(capsys, *argv: str) -> tuple[int, str, str]:
 
 def test_cyclegan_defaults_differ_from_dcgan_only_where_they_should(tmp_path):
     config = parsed_config("--model", "cyclegan", "--data-a", str(tmp_path), "--data-b", str(tmp_path))
-    assert (config.data.size, config.train.batch_size, config.model.preset) == (128, 0, "auto")
+    assert (config.data.size, config.train.batch_size, config.model.options) == (128, 0, {"preset": "auto"})
     get_recipe("cyclegan").resolve_config(config, torch.device("cpu"))
     assert config.train.batch_size == 1
     assert config.data.paths == [str(tmp_path)] and config.data.paths_b == [str(tmp_path)]
     config = parsed_config("--model", "cyclegan", "--demo", "--size", "256", "--preset", "default")
-    assert (config.data.size, config.model.preset) == (256, "default")
+    assert (config.data.size, config.model.options["preset"]) == (256, "default")
     dcgan = parsed_config("--demo")
-    assert (dcgan.data.size, dcgan.train.batch_size, dcgan.train.loss) == (64, 0, "nonsat")
+    assert (dcgan.data.size, dcgan.train.batch_size, dcgan.model.options["loss"]) == (64, 0, "nonsat")
     get_recipe("dcgan").resolve_config(dcgan, torch.device("cpu"))
     assert dcgan.train.batch_size == 16
 
@@ -80,7 +80,7 @@ def test_train_and_resume(trained_run, tmp_path):
     run_dir, _, result = trained_run
     assert "Finished: 3 steps" in result.stdout and "cyclegan" in result.stdout
     config = json.loads((run_dir / "config.json").read_text())
-    assert config["model"]["preset"] == "light" and config["train"]["batch_size"] == 1
+    assert config["model"]["options"] == {"preset": "light"} and config["train"]["batch_size"] == 1
     grid = Image.open(next((run_dir / "samples").iterdir()))
     assert grid.size == (6 * 34 + 2, 6 * 34 + 2)  # 6 fixed pictures a row; rows real A, fake B, rec A, ...
     copy = tmp_path / "run"

@@ -11,6 +11,7 @@ from PIL import Image
 
 from conftest import resume_with_a_fresh_piece, scramble_global_rngs, write_pictures
 from ganstudio.core import engine
+from ganstudio.core.training import meter
 from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
 from ganstudio.core.config import RunConfig
@@ -41,7 +42,7 @@ def cyclegan_config(domain_a: Path, domain_b: Path, run_dir: Path, **train) -> R
     """A CycleGAN small enough to take a step in a few hundredths of a second on a CPU."""
     config = RunConfig()
     config.model.name = "cyclegan"
-    config.model.preset = "light"
+    config.model.options = {"preset": "light"}
     config.model.g_width = config.model.d_width = 4
     config.data.paths, config.data.paths_b = [str(domain_a)], [str(domain_b)]
     config.data.size = 32
@@ -82,19 +83,19 @@ def test_registered_with_the_reference_names():
 
 def test_presets_and_load_size():
     config = RunConfig()
-    config.model.name, config.model.preset, config.data.size = "cyclegan", "auto", 128
+    config.model.name, config.model.options, config.data.size = "cyclegan", {"preset": "auto"}, 128
     recipe = get_recipe("cyclegan")
     recipe.resolve_config(config, torch.device("cpu"))
-    assert config.model.preset == "light" and config.model.g_width == 32 and config.train.loss == "lsgan"
+    assert config.model.options == {"preset": "light"} and config.model.g_width == 32
     assert config.train.batch_size == 1
     assert recipe.load_size(config) == 143 and recipe.generator_spec(config).blocks == 6
     config = RunConfig()
-    config.model.name, config.model.preset, config.data.size = "cyclegan", "default", 256
+    config.model.name, config.model.options, config.data.size = "cyclegan", {"preset": "default"}, 256
     recipe.resolve_config(config, torch.device("cpu"))
     assert (config.model.g_width, config.model.d_width) == (64, 64)
     assert recipe.load_size(config) == 286 and recipe.generator_spec(config).blocks == 9
-    config.model.preset = "huge"
-    with pytest.raises(Exception, match="presets are auto, default, light"):
+    config.model.options = {"preset": "huge"}
+    with pytest.raises(Exception, match="preset is one of auto, default, light"):
         recipe.resolve_config(config, torch.device("cpu"))
 
 
@@ -121,7 +122,7 @@ def test_pool_returns_older_fakes_once_full():
 def test_step_matches_the_reference_losses():
     """One step of ours against the reference's arithmetic written out plainly, from the same weights."""
     config = RunConfig()
-    config.model.name, config.model.preset, config.data.size = "cyclegan", "light", 32
+    config.model.name, config.model.options, config.data.size = "cyclegan", {"preset": "light"}, 32
     config.model.g_width = config.model.d_width = 4
     torch.manual_seed(0)
     recipe = get_recipe("cyclegan")(config, torch.device("cpu"), "fp32")
@@ -171,7 +172,7 @@ def test_run_writes_the_gallery_and_events(domains, tmp_path):
 
 def test_demo_trains_on_the_day_night_pair(tmp_path):
     config = RunConfig()
-    config.model.name, config.model.preset, config.data.demo, config.data.size = "cyclegan", "light", True, 32
+    config.model.name, config.model.options, config.data.demo, config.data.size = "cyclegan", {"preset": "light"}, True, 32
     config.model.g_width = config.model.d_width = 4
     config.train.batch_size, config.train.steps, config.train.device = 1, 2, "cpu"
     config.run.dir = str(tmp_path / "run")
@@ -184,7 +185,7 @@ def test_demo_trains_on_the_day_night_pair(tmp_path):
 
 
 def test_stop_then_resume_is_bitwise_exact(domains, straight_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "STEP_EVENT_INTERVAL_S", 0.0)
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)
     run_dir = tmp_path / "run"
     control = Control()
 
@@ -231,11 +232,11 @@ def interrupted_and_fresh(domains, tmp_path_factory):
             if isinstance(event, ev.StepProgress) and event.step >= 7:
                 control.request_stop()
 
-        saved_interval, engine.STEP_EVENT_INTERVAL_S = engine.STEP_EVENT_INTERVAL_S, 0.0
+        saved_interval, meter.STEP_EVENT_INTERVAL_S = meter.STEP_EVENT_INTERVAL_S, 0.0
         try:
             engine.run(cyclegan_config(*domains, root / "interrupted", steps=TOTAL_STEPS), stop_at_step_7, control)
         finally:
-            engine.STEP_EVENT_INTERVAL_S = saved_interval
+            meter.STEP_EVENT_INTERVAL_S = saved_interval
         engine.run(cyclegan_config(domains[0], domains[1], root / "fresh", steps=2, seed=11))
     finally:
         module.POOL_SIZE = saved

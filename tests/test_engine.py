@@ -16,6 +16,7 @@ from ganstudio.core.control import Control
 from ganstudio.core.errors import GanStudioError, TrainingDiverged
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.sinks import ListSink, read_metrics
+from ganstudio.core.training import checkpointer, meter
 
 
 def test_events_are_plain_data_and_tell_the_story(tiny_dataset, tmp_path):
@@ -57,7 +58,7 @@ def test_metrics_jsonl_replays_the_run(tiny_dataset, tmp_path):
 
 
 def test_pause_holds_training_until_resumed(tiny_dataset, tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "STEP_EVENT_INTERVAL_S", 0.0)
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)
     control = Control()
     paused = threading.Event()
     sink = ListSink()
@@ -120,7 +121,7 @@ def test_full_disk_is_a_plain_message_and_keeps_the_old_checkpoint(tiny_dataset,
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(engine, "save_checkpoint", no_space)
+    monkeypatch.setattr(checkpointer, "save_checkpoint", no_space)
     with pytest.raises(GanStudioError, match="The disk is full"):
         engine.resume(run_dir, steps=6)
     assert [step for step, _ in RunFolder(run_dir).checkpoints()] == [3]

@@ -10,14 +10,14 @@ import pytest
 from PIL import Image
 
 from conftest import write_pictures
-from ganstudio.core import engine
-from ganstudio.core.cyclegan_weights import save_generator
-from ganstudio.core.models.cyclegan import GeneratorSpec
+from ganstudio.core.training import meter
+from ganstudio.core.generator_files import save_generator
+from ganstudio.core.models.translation import GeneratorSpec
 from ganstudio.core.runs import RunFolder
 from ganstudio.gui.main_window import MainWindow
 from gui_helpers import drop_paths, plain_sentence
 from test_cyclegan_training import cyclegan_config, two_domains
-from test_cyclegan_weights import random_generator
+from test_generator_files import random_generator
 
 LOSS_NAMES = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B")
 
@@ -25,7 +25,7 @@ LOSS_NAMES = ("D_A", "G_A", "cycle_A", "idt_A", "D_B", "G_B", "cycle_B", "idt_B"
 @pytest.fixture(autouse=True)
 def frequent_step_events(monkeypatch):
     # Tiny runs last a second or two; a step event every 20 ms gives the plot more than one point.
-    monkeypatch.setattr(engine, "STEP_EVENT_INTERVAL_S", 0.02)
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.02)
 
 
 @pytest.fixture(scope="module")
@@ -60,9 +60,10 @@ def test_a_fresh_machine_offers_the_demo_pair(make_window):
     assert page.zones["B"].status.text() == "Built-in scenes by night"
     assert page.not_ready_reason() == "" and page.start_button.isEnabled() and "press Train" in page.subtitle.text()
     config = page.build_config()
-    assert (config.model.name, config.model.preset, config.data.size, config.data.demo) == ("cyclegan", "auto", 128,
+    assert (config.model.name, config.model.options, config.data.size, config.data.demo) == ("cyclegan", {"preset": "auto"}, 128,
                                                                                              True)
-    light = page.preset_choice.itemData(page.preset_choice.findData("light"), 3)  # Qt.ToolTipRole
+    preset = page.model_options.widget("preset")
+    light = preset.itemData(preset.findData("light"), 3)  # Qt.ToolTipRole
     assert "half the filters" in light.lower()
 
 

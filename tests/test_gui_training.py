@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from conftest import tiny_config
-from ganstudio.core import engine
+from ganstudio.core.registry import get_recipe
+from ganstudio.core.training import meter
 from ganstudio.core.runs import RunFolder
 from ganstudio.gui.main_window import MainWindow
 
@@ -13,7 +15,7 @@ from ganstudio.gui.main_window import MainWindow
 @pytest.fixture(autouse=True)
 def frequent_step_events(monkeypatch):
     # Tiny runs last about a second; a step event every 20 ms gives the plot more than one point.
-    monkeypatch.setattr(engine, "STEP_EVENT_INTERVAL_S", 0.02)
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.02)
 
 
 def test_a_real_run_fills_the_plot_and_the_gallery(qtbot, make_window, tiny_dataset, tmp_path):
@@ -45,14 +47,18 @@ def test_the_form_becomes_the_run_config(qtbot, make_window, tiny_dataset):
     page.length_choice.setCurrentIndex(page.length_choice.findData("epochs"))
     page.length_value.setValue(7)
     page.batch_size.setValue(16)
-    page.preset_choice.setCurrentIndex(page.preset_choice.findData("sketch"))
-    page.loss_choice.setCurrentIndex(page.loss_choice.findData("hinge"))
     qtbot.waitUntil(lambda: page.machine is not None, timeout=30_000)
+    assert page.model_choice.currentData() == "dcgan", "the registry's first model of pictures from noise"
+    preset, loss = page.model_options.widget("preset"), page.model_options.widget("loss")
+    preset.setCurrentIndex(preset.findData("sketch"))
+    loss.setCurrentIndex(loss.findData("hinge"))
     config = page.build_config()
     assert config.train.epochs == 7 and config.train.steps is None and config.train.minutes is None
-    assert config.train.batch_size == 16 and config.train.loss == "hinge"
+    assert config.train.batch_size == 16 and config.model.options["loss"] == "hinge"
     assert config.data.paths == [str(tiny_dataset)] and config.data.size == 32
-    assert config.model.preset == "sketch" and config.model.g_width == 16, "half the CPU default of 32"
+    assert config.model.options["preset"] == "sketch"
+    get_recipe("dcgan").resolve_config(config, torch.device("cpu"))
+    assert config.model.g_width == 16, "half the CPU default of 32"
     assert page.device_choice.itemText(0).startswith("Automatic — ")
     assert any("CPU" in page.device_choice.itemText(i) for i in range(page.device_choice.count()))
 

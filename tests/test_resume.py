@@ -13,6 +13,7 @@ from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
 from ganstudio.core.control import Control
 from ganstudio.core.runs import RunFolder
+from ganstudio.core.training import meter
 
 TOTAL_STEPS = 12  # 40 pictures in batches of 8: five steps an epoch, so 12 ends mid-epoch
 
@@ -66,7 +67,7 @@ def test_steps_then_resume_is_bitwise_exact(straight_run, tmp_path, stop_after):
 
 
 def test_stop_request_then_resume_is_bitwise_exact(straight_run, tmp_path, monkeypatch):
-    monkeypatch.setattr(engine, "STEP_EVENT_INTERVAL_S", 0.0)  # an event every step, so the stop lands on step 6
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)  # an event every step, so the stop lands on step 6
     data, expected = straight_run
     run_dir = tmp_path / "run"
     control = Control()

@@ -7,13 +7,13 @@ import pytest
 import torch
 from PIL import Image
 
-from ganstudio.core.cyclegan_weights import open_generator, save_generator
+from ganstudio.core.generator_files import open_generator, save_generator
 from ganstudio.core.errors import ConfigError, DataError
 from ganstudio.core.export import read_png_metadata
-from ganstudio.core.models.cyclegan import GeneratorSpec
+from ganstudio.core.models.translation import GeneratorSpec
 from ganstudio.core.translate import (Translator, open_translator, pixels_to_tensor, tensor_to_pixels, translate_file,
                                       translate_folder)
-from test_cyclegan_weights import random_generator, reference_forward
+from test_generator_files import random_generator, reference_forward
 
 
 @pytest.fixture

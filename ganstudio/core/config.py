@@ -13,11 +13,14 @@ from .errors import ConfigError
 
 SIZES = (32, 64, 128, 256, 512)
 FITS = ("crop", "pad", "stretch")
-LOSSES = ("nonsat", "hinge", "lsgan")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 AUGMENTS = ("flip", "none", "diff", "diff+flip")
-CONFIG_VERSION = 1
+# 2: a model's own settings moved into model.options (DCGAN's loss and ema, each model's preset).
+CONFIG_VERSION = 2
+# Version 1 kept these model settings in the shared sections; reading such a file moves them to
+# model.options where the model declares them.
+LEGACY_MODEL_SETTINGS = (("train", "loss"), ("train", "ema"), ("model", "preset"))
 
 
 @dataclass
@@ -35,13 +38,13 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    """Which registered model to train and how wide it is."""
+    """Which registered model to train, how wide it is, and its own declared options (recipes/options.py)."""
 
     name: str = "dcgan"
-    preset: str = "default"
     latent_dim: int = 100
     g_width: int = 0  # 0: the model's own default for the size and device
     d_width: int = 0
+    options: dict[str, Any] = field(default_factory=dict)  # validate() fills the model's defaults
 
 
 @dataclass
@@ -56,8 +59,6 @@ class TrainConfig:
     lr_d: float = 2e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    loss: str = "nonsat"
-    ema: bool = True
     device: str = "auto"
     precision: str = "auto"
     seed: int = 0
@@ -94,6 +95,7 @@ class RunConfig:
     def from_dict(cls, raw: dict[str, Any]) -> "RunConfig":
         if not isinstance(raw, dict):
             raise ConfigError("The configuration is not a JSON object.")
+        raw = _upgrade(raw)
         sections = {f.name: f.type for f in dataclasses.fields(cls)}
         unknown = set(raw) - set(sections) - {"version", "app_version", "torch_version"}
         if unknown:
@@ -119,6 +121,31 @@ class RunConfig:
         return cls.from_dict(raw)
 
 
+def _upgrade(raw: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 config in today's shape: its model settings moved into model.options, where that model
+    declares them (a value it does not accept is dropped, so its default applies). Checkpoints hold their
+    config without a version number, so the old keys themselves say what to move."""
+    if not any(isinstance(raw.get(section), dict) and name in raw[section] for section, name in LEGACY_MODEL_SETTINGS):
+        return raw
+    from .registry import find_recipe
+    raw = {name: dict(value) if isinstance(value, dict) else value for name, value in raw.items()}
+    model = raw.get("model") if isinstance(raw.get("model"), dict) else {}
+    recipe = find_recipe(str(model.get("name", ModelConfig.name)))
+    declared = {option.name: option for option in (recipe.options if recipe is not None else ())}
+    options = dict(model.get("options", {}))
+    for section, name in LEGACY_MODEL_SETTINGS:
+        values = raw.get(section)
+        if not isinstance(values, dict) or name not in values:
+            continue
+        value = values.pop(name)
+        option = declared.get(name)
+        if option is not None and name not in options and (not option.choices or value in option.values):
+            options[name] = value
+    if isinstance(raw.get("model"), dict):
+        raw["model"]["options"] = options
+    return raw
+
+
 def _section_from_dict(section_type: type, raw: Any, section_name: str) -> Any:
     if not isinstance(raw, dict):
         raise ConfigError(f"The configuration section '{section_name}' is not an object.")
@@ -133,6 +160,8 @@ def _section_from_dict(section_type: type, raw: Any, section_name: str) -> Any:
         default = getattr(defaults, name)
         if isinstance(default, list) and isinstance(value, (list, tuple)):
             value = [str(v) for v in value]
+        elif isinstance(default, dict) and isinstance(value, dict):
+            value = dict(value)
         values[name] = value
     return section_type(**values)
 
@@ -175,7 +204,6 @@ def validate(config: RunConfig) -> None:
         _require(_is_number(value) and 0 < value <= 1, f"The learning rate {name} must be between 0 and 1, not {value}.")
     _require(_is_number(train.beta1) and 0 <= train.beta1 < 1, "Adam beta1 must be at least 0 and below 1.")
     _require(_is_number(train.beta2) and 0 <= train.beta2 < 1, "Adam beta2 must be at least 0 and below 1.")
-    _require(train.loss in LOSSES, f"Loss must be one of {', '.join(LOSSES)}, not '{train.loss}'.")
     _require(train.device in DEVICES, f"Device must be one of {', '.join(DEVICES)}, not '{train.device}'.")
     _require(train.precision in PRECISIONS, f"Precision must be one of {', '.join(PRECISIONS)}, not '{train.precision}'.")
     _require(_is_int(train.seed) and 0 <= train.seed < 2**63, "The seed must be a whole number from 0 up.")
@@ -184,3 +212,8 @@ def validate(config: RunConfig) -> None:
     _require(_is_number(run.checkpoint_every_minutes) and run.checkpoint_every_minutes > 0, "Checkpoint interval must be more than 0 minutes.")
     _require(_is_int(run.keep_checkpoints) and run.keep_checkpoints >= 1, "Keep at least one checkpoint.")
     _require(_is_int(run.log_every_steps) and run.log_every_steps >= 1, "Log interval must be at least one step.")
+    from .registry import get_recipe  # here, not at the top: the registry imports torch and every model
+    recipe = get_recipe(model.name)
+    _require(data.size in recipe.sizes,
+             f"The {model.name} model trains at {', '.join(map(str, recipe.sizes))} pixels, not {data.size}.")
+    model.options = recipe.check_options(model.options)

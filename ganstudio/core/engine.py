@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import errno
 import math
 import random
 import time
@@ -19,7 +18,7 @@ import torch
 
 from .. import __version__
 from . import events as ev
-from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state, save_checkpoint
+from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
 from .config import RunConfig
 from .control import Control
 from .data.batches import ImageBatches, should_memory_map
@@ -28,15 +27,17 @@ from .data.scan import ScanCancelled
 from .data.sources import list_sources
 from .device import describe, is_out_of_memory, select_device
 from .errors import CheckpointError, ConfigError, DataError, DeviceError, GanStudioError, TrainingDiverged
-from .export import save_png
 from .fileio import atomic_write_text
 from .precision import resolve_precision
 from .registry import get_recipe
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
+from .training.checkpointer import Checkpointer
+from .training.hooks import Hook, Hooks
+from .training.meter import ProgressMeter
+from .training.samples import SampleWriter
+from .training.state import Clock, LossHistory, RunState, Target, TrainingClock
 
-# Step events are emitted at most this often; each carries the mean of the steps since the last one.
-STEP_EVENT_INTERVAL_S = 0.25
 # With no target given, a run sees about this many images (300 epochs of 1,000 pictures, say)...
 DEFAULT_IMAGES = 300_000
 # ...and the demo trains this long on a CPU: enough for clear shapes, short enough to watch.
@@ -55,36 +56,6 @@ class RunResult:
     step: int
     epoch: int
     checkpoint: Path | None
-
-
-class LossHistory:
-    """Every step's losses and stats as float32 rows; part of the checkpoint, so a resumed run's history is whole."""
-
-    def __init__(self, names: tuple[str, ...]):
-        self.names = names
-        self._chunks: list[torch.Tensor] = []
-        self._length = 0
-
-    def extend(self, rows: torch.Tensor) -> None:
-        self._chunks.append(rows.to(torch.float32).cpu())
-        self._length += rows.shape[0]
-
-    def __len__(self) -> int:
-        return self._length
-
-    def values(self) -> torch.Tensor:
-        if len(self._chunks) > 1:
-            self._chunks = [torch.cat(self._chunks)]
-        return self._chunks[0] if self._chunks else torch.zeros(0, len(self.names))
-
-    def state_dict(self) -> dict:
-        return {"names": list(self.names), "values": self.values().clone()}
-
-    def load_state_dict(self, state: dict) -> None:
-        if tuple(state["names"]) != self.names:
-            raise CheckpointError("The checkpoint's loss history does not match this model.")
-        self._chunks = [state["values"].to(torch.float32)]
-        self._length = self._chunks[0].shape[0]
 
 
 def seed_everything(seed: int) -> None:
@@ -107,27 +78,26 @@ def resolve_target(config: RunConfig, dataset_size: int, device: torch.device) -
     train.epochs = int(min(1000, max(5, round(DEFAULT_IMAGES / max(1, dataset_size)))))
 
 
-def describe_target(config: RunConfig) -> str:
-    train = config.train
-    if train.steps is not None:
-        return f"{train.steps:,} step{'' if train.steps == 1 else 's'}"
-    if train.minutes is not None:
-        return f"{train.minutes:g} minute{'' if train.minutes == 1 else 's'}"
-    return f"{train.epochs:,} epoch{'' if train.epochs == 1 else 's'}"
-
-
 class _Trainer:
-    """One run from start to finish; `run()` below is its public face."""
+    """One run from start to finish; `run()` below is its public face.
+
+    Setup (device, data, folder, networks, restored state) happens in `_prepare`; `_train` is the loop.
+    The named parts it drives live in core/training: the run state, the progress meter, the
+    checkpointer, the sample writer and the hooks.
+    """
 
     def __init__(self, config: RunConfig, sink: Sink, control: Control, resume_from: str | Path | None,
-                 checkpoint: dict | None = None):
+                 checkpoint: dict | None = None, clock: Clock = time.monotonic):
         self.config = copy.deepcopy(config).validate()
         self.user_sink = sink
         self.control = control
         self.resume_from = Path(resume_from) if resume_from else None
         self.preloaded_checkpoint = checkpoint
+        self.clock = clock
         self.emit: Sink = sink
         self.jsonl: JsonlSink | None = None
+        self.folder: RunFolder | None = None
+        self.checkpointer: Checkpointer | None = None
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -137,23 +107,27 @@ class _Trainer:
         def progress(stage: str, done: int, total: int) -> None:
             self.user_sink(ev.DataProgress(stage=stage, done=done, total=total))
 
-        loaded = []
-        domain_paths: list[list[str] | None] = [None] if len(recipe_cls.domains) == 1 else [None, data.paths_b]
         if len(recipe_cls.domains) > 1 and not data.demo and not data.paths_b:
             raise ConfigError(f"The {recipe_cls.name} model needs a second dataset (domain B).")
+        domain_paths = [data.paths, data.paths_b][:len(recipe_cls.domains)]
         # Recipes that train on random crops decode larger pictures; the size is part of the cache key.
         load_data = dataclasses.replace(data, size=recipe_cls.load_size(self.config))
+        loaded = []
         for index, paths in enumerate(domain_paths):
-            estimated = len(list_sources(paths if paths is not None else data.paths)) if not data.demo else 0
+            estimated = len(list_sources(paths)) if not data.demo else 0
             mmap = should_memory_map(estimated * load_data.size * load_data.size * 3)
             try:
                 loaded.append(load_dataset(load_data, progress, lambda: self.control.stop_requested, mmap=mmap,
                                            paths=None if data.demo else paths,
                                            demo_set=recipe_cls.demo_sets[index] if data.demo else "shapes"))
-            except ScanCancelled:
-                raise
             except MemoryError:
                 raise DataError("The dataset does not fit in memory at this size; choose a smaller image size.") from None
+        for dataset in loaded:
+            self.user_sink(ev.DatasetReady(name=dataset.report.name, usable=dataset.report.usable,
+                                           skipped=len(dataset.report.skipped), from_cache=dataset.from_cache,
+                                           seconds=dataset.seconds, warnings=tuple(dataset.report.warnings)))
+            if dataset.cache_note:
+                self.user_sink(ev.Warning(message=dataset.cache_note))
         return loaded
 
     def _prepare_folder(self, dataset_name: str) -> RunFolder:
@@ -162,7 +136,7 @@ class _Trainer:
             folder = RunFolder(run_options.dir or self.resume_from.parent.parent)
         elif run_options.dir:
             folder = RunFolder(run_options.dir)
-            if folder.is_run() and folder.checkpoints():
+            if folder.is_run() and folder.checkpoint_files():
                 raise ConfigError(f"{folder.path} already holds a run; continue it with 'ganstudio resume {folder.path}' "
                                   "or choose another folder.")
         else:
@@ -175,12 +149,24 @@ class _Trainer:
         atomic_write_text(folder.config_path, self.config.to_json(app_version=__version__, torch_version=str(torch.__version__)))
         return folder
 
-    # -- the loop ----------------------------------------------------------------------------------
+    def _restore(self, checkpoint: dict, state: RunState) -> None:
+        """Put the run back exactly as the checkpoint left it: networks, data order, history, counters, RNGs."""
+        self.recipe.load_state_dict(checkpoint["recipe"])
+        for batches, saved in zip(self.domain_batches, checkpoint["data"]["domains"]):
+            try:
+                batches.load_state_dict(saved)
+            except ValueError as exc:
+                raise DataError(f"The dataset changed since this run was saved ({exc}); exact resume needs the "
+                                "same pictures. Put them back, or start a new run.") from None
+        state.history.load_state_dict(checkpoint["history"])
+        state.load_counters(checkpoint["counters"])
+        restore_rng_state(checkpoint["rng"])
 
-    def run(self) -> RunResult:
+    def _prepare(self) -> RunState:
+        """Everything before the first step; the run state, restored when continuing."""
         config = self.config
         device = select_device(config.train.device)
-        precision = resolve_precision(config.train.precision, device)
+        self.precision = resolve_precision(config.train.precision, device)
         recipe_cls = get_recipe(config.model.name)
         checkpoint = self.preloaded_checkpoint
         self.preloaded_checkpoint = None
@@ -191,243 +177,122 @@ class _Trainer:
                                   f"not {config.model.name}.")
 
         loaded = self._load_domains(recipe_cls)
-        for dataset in loaded:
-            self.user_sink(ev.DatasetReady(name=dataset.report.name, usable=dataset.report.usable,
-                                           skipped=len(dataset.report.skipped), from_cache=dataset.from_cache,
-                                           seconds=dataset.seconds, warnings=tuple(dataset.report.warnings)))
-            if dataset.cache_note:
-                self.user_sink(ev.Warning(message=dataset.cache_note))
-        dataset_size = max(dataset.report.usable for dataset in loaded)
+        self.dataset_size = max(dataset.report.usable for dataset in loaded)
         recipe_cls.resolve_config(config, device)
-        resolve_target(config, dataset_size, device)
-
-        folder = self._prepare_folder(loaded[0].report.name if not config.data.demo else "demo")
-        self.jsonl = JsonlSink(folder.metrics_path)
+        resolve_target(config, self.dataset_size, device)
+        self.folder = self._prepare_folder(loaded[0].report.name if not config.data.demo else "demo")
+        self.jsonl = JsonlSink(self.folder.metrics_path)
         self.emit = TeeSink(self.jsonl, self.user_sink)
+        self.checkpointer = Checkpointer(self.folder, config.run.keep_checkpoints, self.resume_from)
+        self.samples = SampleWriter(self.folder, config.model.name)
 
         seed_everything(config.train.seed)
-        recipe = recipe_cls(config, device, precision)
-        batch_size = config.train.batch_size
-        domain_batches = [ImageBatches(dataset.pixels, device, batch_size, config.train.seed + 7919 * index,
-                                       flip=config.data.augment in ("flip", "diff+flip"), crop=config.data.size)
-                          for index, dataset in enumerate(loaded)]
-        recipe.attach_data([dataset.pixels for dataset in loaded])
+        self.device = device
+        self.recipe = recipe_cls(config, device, self.precision)
+        self.domain_batches = [
+            ImageBatches(dataset.pixels, device, config.train.batch_size, config.train.seed + 7919 * index,
+                         flip=config.data.augment in ("flip", "diff+flip"), crop=config.data.size)
+            for index, dataset in enumerate(loaded)]
+        self.recipe.attach_data([dataset.pixels for dataset in loaded])
         del loaded
-        steps_per_epoch = max(batches.steps_per_epoch for batches in domain_batches)
-        history = LossHistory(recipe_cls.loss_names + recipe_cls.stat_names)
-
-        step = epoch = position = images_seen = 0
-        train_seconds = 0.0
+        steps_per_epoch = max(batches.steps_per_epoch for batches in self.domain_batches)
+        history = LossHistory(self.recipe.loss_names + self.recipe.stat_names)
+        state = RunState(Target.of(config, steps_per_epoch), config.train.batch_size, history,
+                         TrainingClock(clock=self.clock))
         if checkpoint is not None:
-            recipe.load_state_dict(checkpoint["recipe"])
-            for batches, state in zip(domain_batches, checkpoint["data"]["domains"]):
-                try:
-                    batches.load_state_dict(state)
-                except ValueError as exc:
-                    raise DataError(f"The dataset changed since this run was saved ({exc}); exact resume needs the "
-                                    "same pictures. Put them back, or start a new run.") from None
-            history.load_state_dict(checkpoint["history"])
-            counters = checkpoint["counters"]
-            step, epoch, position = int(counters["step"]), int(counters["epoch"]), int(counters["position"])
-            images_seen, train_seconds = int(counters["images_seen"]), float(counters["train_seconds"])
-            restore_rng_state(checkpoint["rng"])
-            del checkpoint
-
+            self._restore(checkpoint, state)
+            self.checkpointer.last_step = state.step
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
+        return state
 
-        total_steps = None
-        if config.train.steps is not None:
-            total_steps = config.train.steps
-        elif config.train.epochs is not None:
-            total_steps = config.train.epochs * steps_per_epoch
-        self.emit(ev.RunStarted(
-            run_dir=str(folder.path), run_name=folder.name, model=config.model.name, device=describe(device),
-            precision=precision, dataset_size=dataset_size, batch_size=batch_size, steps_per_epoch=steps_per_epoch,
-            start_step=step, start_epoch=epoch, target=describe_target(config), total_steps=total_steps,
-            loss_names=recipe_cls.loss_names, stat_names=recipe_cls.stat_names,
-            visual_names=recipe_cls.visual_names, parameters=recipe.parameter_count()))
+    def _add_hooks(self, state: RunState) -> Hooks:
+        """The periodic work of every run: a sample grid every few epochs, a checkpoint every few minutes."""
+        run_options = self.config.run
+        hooks = Hooks(state)
+        sample_every = run_options.sample_every_epochs or max(1, math.ceil(SAMPLE_IMAGES / max(1, self.dataset_size)))
+        hooks.add(Hook("samples", lambda: self.emit(self.samples.write(self.recipe, state)), every_epochs=sample_every))
+        hooks.add(Hook("checkpoint", lambda: self._checkpoint(state),
+                       every_seconds=run_options.checkpoint_every_minutes * 60, at_epoch_end=True))
+        return hooks
 
-        sample_every = config.run.sample_every_epochs or max(1, math.ceil(SAMPLE_IMAGES / max(1, dataset_size)))
-        checkpoint_interval = config.run.checkpoint_every_minutes * 60
-        log_every = config.run.log_every_steps
-        minutes_limit = config.train.minutes * 60 if config.train.minutes is not None else None
-        names = history.names
-        loss_count = len(recipe_cls.loss_names)
+    def _checkpoint(self, state: RunState) -> None:
+        self.emit(self.checkpointer.save({
+            "model": self.config.model.name,
+            "config": self.config.to_dict(),
+            "counters": state.counters(),
+            "recipe": self.recipe.state_dict(),
+            "data": {"domains": [batches.state_dict() for batches in self.domain_batches]},
+            "history": state.history.state_dict(),
+            "rng": capture_rng_state(),
+        }, state.step))
 
-        pending: list[torch.Tensor] = []
-        window_rows: list[torch.Tensor] = []
-        segment_start = time.monotonic()
-        base_seconds = train_seconds
-        last_event = last_checkpoint = time.monotonic()
-        rate_window_start, rate_window_images = time.monotonic(), 0
-        images_per_second = 0.0
-        epoch_started_at = time.monotonic()
-        last_saved_step = step if self.resume_from is not None else -1
-        last_sampled_step = -1
-        last_checkpoint_path: Path | None = self.resume_from
+    def _started(self, state: RunState) -> ev.RunStarted:
+        config, recipe = self.config, self.recipe
+        return ev.RunStarted(
+            run_dir=str(self.folder.path), run_name=self.folder.name, model=config.model.name,
+            device=describe(self.device), precision=self.precision, dataset_size=self.dataset_size,
+            batch_size=state.batch_size, steps_per_epoch=state.steps_per_epoch, start_step=state.step,
+            start_epoch=state.epoch, target=state.target.describe(), total_steps=state.target.total_steps,
+            loss_names=recipe.loss_names, stat_names=recipe.stat_names, visual_names=type(recipe).visual_names,
+            parameters=recipe.parameter_count())
 
-        def elapsed() -> float:
-            return base_seconds + (time.monotonic() - segment_start)
+    def _pause(self, state: RunState, meter: ProgressMeter) -> None:
+        """Wait, cooperatively, until resumed or stopped; the pause counts as no training time."""
+        self._emit_step(meter.flush(force_event=True))
+        state.clock.pause()
+        self.emit(ev.Paused(step=state.step))
+        while self.control.paused:
+            self.control.wait_while_paused(0.5)
+        meter.shift(state.clock.resume())
+        self.emit(ev.Resumed(step=state.step))
 
-        def progress() -> tuple[float, float | None]:
-            """Training done and the target, in steps, or in seconds when the target is a time."""
-            if total_steps is None and minutes_limit is not None:
-                return elapsed(), minutes_limit
-            return float(step), float(total_steps) if total_steps is not None else None
+    def _emit_step(self, event: ev.StepProgress | None) -> None:
+        if event is not None:
+            self.emit(event)
 
-        def eta() -> float | None:
-            if minutes_limit is not None:
-                return max(0.0, minutes_limit - elapsed())
-            if total_steps is None or images_per_second <= 0:
-                return None
-            return max(0, total_steps - step) * batch_size / images_per_second
+    # -- the loop ----------------------------------------------------------------------------------
 
-        def flush(force_event: bool) -> None:
-            nonlocal last_event, rate_window_start, rate_window_images, images_per_second
-            if not pending:
-                return
-            rows = torch.stack(pending).float().cpu()  # the one device sync every `log_every` steps
-            pending.clear()
-            if not bool(torch.isfinite(rows).all()):
-                bad = [names[i] for i in range(rows.shape[1]) if not bool(torch.isfinite(rows[:, i]).all())]
-                raise TrainingDiverged(f"Training diverged at step {step:,}: {', '.join(bad)} became NaN or infinite. "
-                                       "The last good checkpoint is kept; resume from it with lower learning rates "
-                                       "or start again with another seed.")
-            history.extend(rows)
-            window_rows.append(rows)
-            now = time.monotonic()
-            if force_event or now - last_event >= STEP_EVENT_INTERVAL_S:
-                window = torch.cat(window_rows)
-                window_rows.clear()
-                means = window.double().mean(0).tolist()
-                span = now - rate_window_start
-                if span > 0 and rate_window_images:
-                    images_per_second = rate_window_images / span
-                rate_window_start, rate_window_images = now, 0
-                last_event = now
-                self.emit(ev.StepProgress(
-                    step=step, epoch=epoch, epoch_fraction=position / steps_per_epoch, images_seen=images_seen,
-                    images_per_second=images_per_second, elapsed_seconds=elapsed(), eta_seconds=eta(),
-                    losses=dict(zip(names[:loss_count], means[:loss_count])),
-                    stats=dict(zip(names[loss_count:], means[loss_count:]))))
+    def run(self) -> RunResult:
+        state = self._prepare()
+        meter = ProgressMeter(state, len(self.recipe.loss_names), self.config.run.log_every_steps)
+        hooks = self._add_hooks(state)
+        self.emit(self._started(state))
 
-        def write_samples() -> None:
-            nonlocal last_sampled_step
-            grid = recipe.sample_grid()
-            name = f"epoch_{epoch:04d}.png" if position == 0 else f"step_{step:09d}.png"
-            path = folder.samples_dir / name
-            try:
-                save_png(path, grid, {"run": folder.name, "epoch": epoch, "step": step, "model": config.model.name})
-            except OSError as exc:
-                self.emit(ev.Warning(message=f"The sample grid could not be saved to {path} ({exc.strerror or exc})."))
-                return
-            last_sampled_step = step
-            self.emit(ev.SamplesSaved(epoch=epoch, step=step, path=str(path), grid=grid))
-
-        def write_checkpoint() -> None:
-            nonlocal last_checkpoint, last_saved_step, last_checkpoint_path
-            started = time.monotonic()
-            state = {
-                "model": config.model.name,
-                "config": config.to_dict(),
-                "counters": {"step": step, "epoch": epoch, "position": position, "images_seen": images_seen,
-                             "train_seconds": elapsed()},
-                "recipe": recipe.state_dict(),
-                "data": {"domains": [batches.state_dict() for batches in domain_batches]},
-                "history": history.state_dict(),
-                "rng": capture_rng_state(),
-            }
-            path = folder.checkpoint_path(step)
-            try:
-                save_checkpoint(path, state)
-            except OSError as exc:
-                if exc.errno == errno.ENOSPC:
-                    raise GanStudioError(f"The disk is full: the checkpoint for step {step:,} could not be written to "
-                                         f"{folder.checkpoints_dir}. Free some space, then resume; the last good "
-                                         "checkpoint is kept.") from None
-                raise GanStudioError(f"The checkpoint could not be written to {path} ({exc.strerror or exc}); "
-                                     "the last good checkpoint is kept.") from None
-            last_checkpoint = time.monotonic()
-            last_saved_step = step
-            last_checkpoint_path = path
-            for _, old in folder.checkpoints()[:-config.run.keep_checkpoints]:
-                try:
-                    old.unlink()
-                except OSError:
-                    pass
-            self.emit(ev.CheckpointSaved(epoch=epoch, step=step, path=str(path), seconds=time.monotonic() - started))
-
-        def target_reached() -> str | None:
-            if config.train.steps is not None and step >= config.train.steps:
-                return "completed"
-            if config.train.epochs is not None and epoch >= config.train.epochs and position == 0:
-                return "completed"
-            if minutes_limit is not None and elapsed() >= minutes_limit:
-                return "time_limit"
-            return None
-
-        reason = target_reached()
+        reason = state.reached()
         while reason is None:
             if self.control.stop_requested:
                 reason = "stopped"
                 break
             if self.control.paused:
-                flush(force_event=True)
-                paused_at = time.monotonic()
-                self.emit(ev.Paused(step=step))
-                while self.control.paused:
-                    self.control.wait_while_paused(0.5)
-                pause_length = time.monotonic() - paused_at
-                segment_start += pause_length
-                rate_window_start += pause_length
-                epoch_started_at += pause_length
-                self.emit(ev.Resumed(step=step))
+                self._pause(state, meter)
                 continue
-
-            batches = [domain.next_batch()[0] for domain in domain_batches]
-            recipe.before_step(*progress())
-            values = recipe.train_step(batches, images_seen)
-            step += 1
-            position += 1
-            images_seen += batch_size
-            rate_window_images += batch_size
-            pending.append(values)
-            epoch_ended = position >= steps_per_epoch
+            batches = [domain.next_batch()[0] for domain in self.domain_batches]
+            self.recipe.before_step(*state.progress())
+            values = self.recipe.train_step(batches, state.images_seen)
+            epoch_ended = state.advance()
+            self._emit_step(meter.record(values, force_event=epoch_ended))
             if epoch_ended:
-                epoch += 1
-                position = 0
-            if len(pending) >= log_every or epoch_ended:
-                flush(force_event=epoch_ended)
-            if epoch_ended:
-                epoch_rows = history.values()[-steps_per_epoch:].double().mean(0).tolist()
-                self.emit(ev.EpochEnded(epoch=epoch, step=step, seconds=time.monotonic() - epoch_started_at,
-                                        losses=dict(zip(names[:loss_count], epoch_rows[:loss_count])),
-                                        stats=dict(zip(names[loss_count:], epoch_rows[loss_count:]))))
-                epoch_started_at = time.monotonic()
-                if epoch % sample_every == 0:
-                    write_samples()
-                if time.monotonic() - last_checkpoint >= checkpoint_interval:
-                    write_checkpoint()
-            reason = target_reached()
+                self.emit(meter.epoch_ended())
+            hooks.after_step(epoch_ended)
+            reason = state.reached()
 
-        flush(force_event=True)
-        if last_sampled_step != step:
-            write_samples()
-        if last_saved_step != step:
-            write_checkpoint()
-        messages = {
-            "completed": f"Finished: {step:,} steps, {epoch:,} epochs.",
-            "time_limit": f"Time is up after {elapsed() / 60:.1f} minutes of training: step {step:,}, epoch {epoch:,}.",
-            "stopped": f"Stopped at step {step:,}; checkpoint saved.",
-        }
-        message = messages[reason]
-        if reason != "completed":
-            message += f" Continue with: ganstudio resume \"{folder.path}\""
-        self.emit(ev.RunFinished(reason=reason, step=step, epoch=epoch,
-                                 checkpoint=str(last_checkpoint_path) if last_checkpoint_path else None,
-                                 message=message))
-        return RunResult(folder.path, reason, step, epoch, last_checkpoint_path)
+        self._emit_step(meter.flush(force_event=True))
+        if self.samples.last_step != state.step:
+            self.emit(self.samples.write(self.recipe, state))
+        if self.checkpointer.last_step != state.step:
+            self._checkpoint(state)
+        checkpoint = self.checkpointer.last_path
+        self.emit(ev.RunFinished(reason=reason, step=state.step, epoch=state.epoch,
+                                 checkpoint=str(checkpoint) if checkpoint else None, run_dir=str(self.folder.path),
+                                 elapsed_seconds=state.clock.elapsed()))
+        return RunResult(self.folder.path, reason, state.step, state.epoch, checkpoint)
+
+    def finish_with_problem(self, reason: str, message: str) -> None:
+        """The RunFinished of a run that ended with a problem, naming the last good checkpoint if there is one."""
+        checkpoint = self.checkpointer.last_path if self.checkpointer is not None else None
+        self.emit(ev.RunFinished(reason=reason, step=-1, epoch=-1, checkpoint=str(checkpoint) if checkpoint else None,
+                                 message=message, run_dir=str(self.folder.path) if self.folder else None))
 
 
 def run(config: RunConfig, sink: Sink = null_sink, control: Control | None = None,
@@ -445,15 +310,14 @@ def run(config: RunConfig, sink: Sink = null_sink, control: Control | None = Non
         trainer.emit(ev.RunFinished(reason="stopped", step=0, epoch=0, checkpoint=None, message=message))
         raise GanStudioError(message) from None
     except GanStudioError as exc:
-        reason = "diverged" if isinstance(exc, TrainingDiverged) else "error"
-        trainer.emit(ev.RunFinished(reason=reason, step=-1, epoch=-1, checkpoint=None, message=str(exc)))
+        trainer.finish_with_problem("diverged" if isinstance(exc, TrainingDiverged) else "error", str(exc))
         raise
     except (RuntimeError, MemoryError) as exc:
         if is_out_of_memory(exc):
             message = (f"Out of memory while training at {trainer.config.data.size} px with batch size "
                        f"{trainer.config.train.batch_size}; choose a smaller batch size or image size. The last "
                        "checkpoint is kept.")
-            trainer.emit(ev.RunFinished(reason="error", step=-1, epoch=-1, checkpoint=None, message=message))
+            trainer.finish_with_problem("error", message)
             raise DeviceError(message) from None
         raise
     finally:

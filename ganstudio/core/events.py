@@ -136,14 +136,26 @@ class Warning(Event):  # noqa: A001 - the event is named after what it carries
 
 @dataclass(frozen=True)
 class RunFinished(Event):
-    """The run ended. `reason`: completed, stopped, time_limit, diverged or error."""
+    """The run ended. `reason`: completed, stopped, time_limit, diverged or error.
+
+    Front ends write their own words from these fields: `run_dir` is the folder to continue (None when
+    nothing was saved), `elapsed_seconds` the training time. `message` is the plain sentence of a
+    problem (diverged, error) and empty otherwise.
+    """
 
     kind: ClassVar[str] = "finished"
     reason: str
     step: int
     epoch: int
     checkpoint: str | None
-    message: str
+    message: str = ""
+    run_dir: str | None = None
+    elapsed_seconds: float = 0.0
+
+    @property
+    def resumable(self) -> bool:
+        """Whether the run can be continued from where it ended."""
+        return self.checkpoint is not None and self.run_dir is not None and self.reason != "completed"
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -16,6 +16,7 @@ from .errors import CheckpointError, ConfigError
 from .export import save_png
 from .imaging import make_grid
 from .precision import resolve_precision
+from .recipes.base import GeneratingRecipe
 from .registry import get_recipe
 from .runs import RunFolder
 
@@ -24,7 +25,7 @@ from .runs import RunFolder
 class TrainedGenerator:
     """A checkpoint's generator, ready to sample; `run_name`, `epoch` and `step` go into file metadata."""
 
-    recipe: object
+    recipe: GeneratingRecipe
     config: RunConfig
     run_name: str
     checkpoint_path: Path
@@ -70,6 +71,9 @@ def load_generator(run_or_checkpoint: str | Path, checkpoint: str | Path | None 
     state = load_checkpoint(path)
     config = RunConfig.from_dict(state["config"])
     recipe_cls = get_recipe(state["model"])
+    if not issubclass(recipe_cls, GeneratingRecipe):
+        raise ConfigError(f"{path.name} belongs to a {recipe_cls.label} run, which converts pictures rather than "
+                          "making them from seeds: use 'ganstudio translate --run RUN', or the Convert tab.")
     torch_device = select_device(device)
     recipe = recipe_cls(config, torch_device, resolve_precision("fp32", torch_device))
     try:

@@ -67,20 +67,50 @@ class RunFolder:
             raise ConfigError(f"{self.path} is not a GAN Studio run folder (it has no config.json).")
         return RunConfig.load(self.config_path)
 
+    @property
+    def lineage_path(self) -> Path:
+        return self.checkpoints_dir / "lineage.json"
+
     def checkpoint_path(self, step: int) -> Path:
         return self.checkpoints_dir / f"step_{step:09d}.pt"
 
-    def checkpoints(self) -> list[tuple[int, Path]]:
-        """(step, path) of every checkpoint, oldest first."""
+    @staticmethod
+    def step_of(path: Path) -> int | None:
+        match = CHECKPOINT_PATTERN.match(path.name)
+        return int(match.group(1)) if match else None
+
+    def checkpoint_files(self) -> list[tuple[int, Path]]:
+        """(step, path) of every checkpoint file in the folder, by step, whatever line of training it belongs to."""
         found = []
         if self.checkpoints_dir.is_dir():
             for path in self.checkpoints_dir.iterdir():
-                match = CHECKPOINT_PATTERN.match(path.name)
-                if match:
-                    found.append((int(match.group(1)), path))
+                step = self.step_of(path)
+                if step is not None:
+                    found.append((step, path))
         return sorted(found)
 
+    def lineage(self) -> list[str]:
+        """The file names of the current line of training, oldest first, as the checkpointer recorded them;
+        for a run written before lineages were kept, every checkpoint by step."""
+        try:
+            names = json.loads(self.lineage_path.read_text(encoding="utf-8"))["checkpoints"]
+            if isinstance(names, list) and all(isinstance(name, str) and CHECKPOINT_PATTERN.match(name)
+                                               for name in names):
+                return list(names)
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+        return [path.name for _, path in self.checkpoint_files()]
+
+    def checkpoints(self) -> list[tuple[int, Path]]:
+        """(step, path) of the checkpoints of the current line of training that exist, oldest first."""
+        every = self.checkpoint_files()
+        files = {path.name: (step, path) for step, path in every}
+        # A lineage naming none of the files (checkpoints copied in by hand) says nothing: go by step.
+        return [files[name] for name in self.lineage() if name in files] or every
+
     def latest_checkpoint(self) -> Path | None:
+        """The newest checkpoint: the last one written, not the highest step (continuing from an older one
+        makes a new line of training)."""
         found = self.checkpoints()
         return found[-1][1] if found else None
 

@@ -70,7 +70,23 @@ class ConsoleSink:
         elif isinstance(event, ev.Warning):
             self._print(f"warning: {event.message}")
         elif isinstance(event, ev.RunFinished):
-            self._print(event.message)
+            self._print(finished_sentence(event))
+
+
+def finished_sentence(event: ev.RunFinished) -> str:
+    """How a run ended, in the words of the command line: how far it got, and the command that continues it."""
+    if event.reason in ("error", "diverged"):
+        return event.message
+    if event.reason == "completed":
+        return f"Finished: {event.step:,} steps, {event.epoch:,} epochs."
+    if event.reason == "time_limit":
+        text = (f"Time is up after {event.elapsed_seconds / 60:.1f} minutes of training: step {event.step:,}, "
+                f"epoch {event.epoch:,}.")
+    else:
+        text = event.message or f"Stopped at step {event.step:,}; checkpoint saved."
+    if event.resumable:
+        text += f' Continue with: ganstudio resume "{event.run_dir}"'
+    return text
 
 
 class JsonlSink:

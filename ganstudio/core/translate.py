@@ -1,7 +1,8 @@
-"""Converting pictures with a trained CycleGAN generator: one picture to an array, or a folder to files.
+"""Converting pictures with a trained image-to-image generator: one picture to an array, or a folder to files.
 
 Front ends call `open_translator` (a run folder, a GAN Studio checkpoint, or a bare .pth/.safetensors
-generator such as the published horse2zebra.pth), then `Translator.translate_picture` for one
+generator such as the published horse2zebra.pth; any translating model's run, as its recipe declares its
+directions), then `Translator.translate_picture` for one
 picture or `translate_folder` for many, with a progress callback and a cancel check. Pictures keep
 their size and aspect ratio: the generator needs sides that are a multiple of 4, so edges are
 mirrored out to the next multiple and cut off again afterwards. A picture too large to convert in
@@ -22,8 +23,7 @@ from PIL import Image
 
 from .. import __version__
 from .checkpoint import load_checkpoint
-from .cyclegan_weights import (DIRECTION_NETWORKS, DIRECTIONS, OpenedGenerator, generator_from_state, open_generator,
-                               save_generator)
+from .generator_files import DIRECTIONS, OpenedGenerator, generator_from_state, open_generator, save_generator
 from .data.batches import physical_memory_bytes
 from .data.decode import DecodeError, open_image, to_rgb
 from .data.sources import SourceFile, SourceReader, list_sources
@@ -31,7 +31,9 @@ from .device import is_out_of_memory, select_device
 from .errors import CheckpointError, ConfigError, DataError, DeviceError
 from .export import save_png
 from .fileio import atomic_save
-from .models.cyclegan import SIZE_MULTIPLE
+from .models.translation import SIZE_MULTIPLE
+from .recipes.base import TranslatingRecipe
+from .registry import get_recipe
 from .runs import RunFolder
 
 # Below this the generator's innermost padding has nothing to mirror: smaller pictures are padded up to it.
@@ -216,20 +218,22 @@ def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
 
 def _run_generator(run: str | Path, direction: str, device: torch.device,
                    checkpoint: str | Path | None = None) -> tuple[OpenedGenerator, RunFolder, dict]:
-    """The `direction` generator of a CycleGAN run's latest checkpoint (or `checkpoint`), and the checkpoint."""
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"The direction must be AtoB or BtoA, not '{direction}'.")
+    """The `direction` generator of an image-to-image run's latest checkpoint (or `checkpoint`), and the checkpoint."""
     folder = RunFolder(run)
     if not folder.path.is_dir():
         raise ConfigError(f"{run} does not exist.")
     config = folder.load_config()
-    if config.model.name != "cyclegan":
-        raise ConfigError(f"{folder.name} is a {config.model.name} run, not an image-to-image (cyclegan) run.")
+    recipe = get_recipe(config.model.name)
+    if not issubclass(recipe, TranslatingRecipe):
+        raise ConfigError(f"{folder.name} is a {recipe.label} run, which makes pictures from seeds rather than "
+                          "converting them: use 'ganstudio generate', or the Generate page.")
+    if direction not in recipe.directions:
+        raise ConfigError(f"{folder.name} converts {' and '.join(recipe.directions)} only, not '{direction}'.")
     path = Path(checkpoint).expanduser() if checkpoint else folder.latest_checkpoint()
     if path is None:
         raise CheckpointError(f"{folder.name} has no checkpoint yet; train it a little longer first.")
     state = load_checkpoint(path)
-    network_state = state.get("recipe", {}).get(DIRECTION_NETWORKS[direction])
+    network_state = recipe.generator_state(state.get("recipe", {}), direction)
     if not isinstance(network_state, dict):
         raise CheckpointError(f"{path.name} does not hold the {direction} generator.")
     return generator_from_state(network_state, path.name, path, device, direction), folder, state

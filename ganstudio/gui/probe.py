@@ -1,7 +1,8 @@
 """What this machine offers, found on a worker thread at start-up: models and training devices.
 
 Both need torch, whose import takes a second or two; doing it off the GUI thread lets the window
-appear at once and fills the choices a moment later.
+appear at once and fills the choices a moment later. Models are described from the registry's
+declarations only: their label, kind, summary, options and data needs.
 """
 
 from __future__ import annotations
@@ -11,9 +12,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class ModelChoice:
+    """One registered model as the pages list it."""
+
     name: str
     label: str
-    domains: int
+    kind: str  # core.registry.GENERATE or TRANSLATE
+    summary: str
+    domains: tuple[str, ...]
+    sizes: tuple[int, ...]
+    default_size: int
+    options: tuple  # core.recipes.options.Option declarations
 
 
 @dataclass(frozen=True)
@@ -32,17 +40,22 @@ class MachineInfo:
     def best_device(self) -> DeviceChoice:
         return self.devices[0]
 
+    def models_of_kind(self, kind: str) -> list[ModelChoice]:
+        return [model for model in self.models if model.kind == kind]
 
-MODEL_LABELS = {"dcgan": "DCGAN — the classic GAN"}
+    def model(self, name: str) -> ModelChoice | None:
+        return next((model for model in self.models if model.name == name), None)
+
+
+def describe_model(recipe) -> ModelChoice:
+    return ModelChoice(recipe.name, recipe.label, recipe.kind, recipe.summary, tuple(recipe.domains),
+                       tuple(recipe.sizes), recipe.default_size, tuple(recipe.options))
 
 
 def probe_machine() -> MachineInfo:
     from ..core.device import available_devices
-    from ..core.registry import get_recipe, model_names
+    from ..core.registry import recipes
 
-    models = []
-    for name in model_names():
-        recipe = get_recipe(name)
-        models.append(ModelChoice(name, MODEL_LABELS.get(name, name), len(getattr(recipe, "domains", ("images",)))))
+    models = tuple(describe_model(recipe) for recipe in recipes())
     devices = tuple(DeviceChoice(info.key, info.label, info.key != "cpu") for info in available_devices())
-    return MachineInfo(tuple(models), devices)
+    return MachineInfo(models, devices)

@@ -11,21 +11,24 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.config import DataConfig
 from ..core.data.scan import DatasetReport
+from ..core.registry import TRANSLATE
 from ..core.runs import RunFolder
 from .bridge import TrainingSession
 from .settings import AppSettings
 from .tasks import TaskRunner
 
 
-# Models that turn pictures into pictures: their runs convert on the Image to image page, not make new
-# pictures from seeds on the Generate page.
-IMAGE_TO_IMAGE_MODELS = ("cyclegan",)
+def is_image_to_image_model(name: str) -> bool:
+    """Whether the model `name` turns pictures into pictures: its runs convert on the Image to image page
+    rather than make new pictures from seeds on the Generate page."""
+    from ..core.registry import kind_of  # imports the models, and torch: the start-up probe has usually done it
+    return kind_of(name) == TRANSLATE
 
 
 def is_image_to_image_run(path: str | Path) -> bool:
     """Whether the run folder at `path` holds an image-to-image model (False for anything unreadable)."""
     try:
-        return RunFolder(path).load_config().model.name in IMAGE_TO_IMAGE_MODELS
+        return is_image_to_image_model(RunFolder(path).load_config().model.name)
     except Exception:  # a missing or broken run is for the page that opens it to explain
         return False
 

@@ -27,9 +27,9 @@ from ..resources import icon
 from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
 from ..widgets.drop_target import local_paths
 from ..widgets.image_view import ImageView
-from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
+from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
 from .dataset_page import IMAGE_SUFFIXES
-from .train_page import field_label, shrinkable_combo
+from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -289,7 +289,7 @@ class ConvertPanel(QWidget):
         sources: list[tuple[GeneratorSource, str, str]] = []
         seen = set()
         for summary in list_runs():
-            if summary.model in IMAGE_TO_IMAGE_MODELS and summary.last_step is not None:
+            if is_image_to_image_model(summary.model) and summary.last_step is not None:
                 sources.append((GeneratorSource("run", str(summary.path)), summary.name, str(summary.path)))
                 seen.add(str(summary.path))
         # Runs opened from elsewhere (on the Runs page, or trained here into another folder).

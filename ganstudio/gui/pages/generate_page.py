@@ -25,7 +25,7 @@ from ..resources import icon
 from ..widgets.common import Banner, button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.picture_grid import PictureGrid
-from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace, is_image_to_image_run
+from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
 
 FAVOURITES_FILE = "favourites.json"
 MAX_PICTURES = 256
@@ -263,7 +263,7 @@ class GeneratePage(QWidget):
         folders: list[tuple[str, str]] = []
         seen = set()
         for summary in list_runs():
-            if summary.last_step is not None and summary.model not in IMAGE_TO_IMAGE_MODELS:
+            if summary.last_step is not None and not is_image_to_image_model(summary.model):
                 folders.append((str(summary.path), f"{summary.name}"))
             seen.add(str(summary.path))
         for path in [*extra, *self._extra_runs]:

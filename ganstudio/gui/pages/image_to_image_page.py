@@ -1,4 +1,4 @@
-"""The Image to image page: train a CycleGAN on two domains of pictures, then convert pictures with it.
+"""The Image to image page: train a translating model on two domains of pictures, then convert pictures with it.
 
 The Train tab mirrors the Train page: two drop zones (domain A and B) checked on a worker thread,
 a few settings, and the run as it happens through the shared TrainingSession (only one run trains
@@ -19,6 +19,7 @@ from ...core import events as ev
 from ...core.config import DataConfig, RunConfig
 from ...core.data.demo import DAY_NIGHT_COUNT
 from ...core.data.scan import DatasetReport, ScanCancelled
+from ...core.registry import TRANSLATE
 from ...core.runs import RunFolder
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
@@ -29,19 +30,11 @@ from ..workspace import Workspace
 from .run_controls import RunControls
 from .convert_panel import ConvertPanel
 from .dataset_page import IMAGE_SUFFIXES, paths_from_drop
-from .train_page import LENGTHS, field_label, shrinkable_combo
+from .train_page import LENGTHS
+from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, select_data, shrinkable_combo
 
-MODEL = "cyclegan"
+# The sizes the page offers (of those the model trains at): 512 px is for a GPU and the command line.
 SIZES = (128, 256)
-PRESET_WORDS = {
-    "auto": ("Automatic — by device",
-             "Light when training on the CPU, the reference's full networks on a GPU."),
-    "default": ("Full — for GPUs",
-                "The networks of the CycleGAN paper: 64 filters. Best results, but slow without a GPU."),
-    "light": ("Light — for CPUs",
-              "Half the filters of the full networks, a quarter of the arithmetic: about three times the steps "
-              "a minute, and in ten CPU minutes it gets further than the full ones."),
-}
 DOMAIN_HINTS = {
     "A": "What you have, e.g. photos of horses. A folder, picture files or a zip.",
     "B": "What they should become, e.g. photos of zebras. They need not match A picture for picture.",
@@ -61,17 +54,19 @@ class Domain:
     problem: str = ""
 
 
-def check_domain(task: Task, paths: list[str], size: int) -> DatasetReport:
-    """List, decode and check one domain at the size the engine loads it; runs on a worker thread.
+def check_domain(task: Task, paths: list[str], size: int, model: str | None) -> DatasetReport:
+    """List, decode and check one domain at the size the engine loads it for `model` (the first translating
+    model when None); runs on a worker thread.
 
     The decoded pictures land in the dataset cache under the engine's own key, so training starts at once.
     """
     from ...core.data.cache import load_dataset
-    from ...core.registry import get_recipe
+    from ...core.registry import get_recipe, recipes_of_kind
+    recipe = get_recipe(model) if model else recipes_of_kind(TRANSLATE)[0]
     probe = RunConfig()
-    probe.model.name = MODEL
+    probe.model.name = recipe.name
     probe.data.size = size
-    data = DataConfig(paths=list(paths), size=get_recipe(MODEL).load_size(probe))
+    data = DataConfig(paths=list(paths), size=recipe.load_size(probe))
     try:
         loaded = load_dataset(data, lambda stage, done, total: task.progress(done, total),
                               lambda: task.cancelled, mmap=True, require=False)
@@ -188,6 +183,9 @@ class ImageToImagePage(RunControls, QWidget):
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.model_choice = shrinkable_combo()
+        self.model_choice.setToolTip("How the pictures are turned into the other kind.")
+        form.addRow(field_label("Model"), self.model_choice)
         self.size_choice = shrinkable_combo()
         for size in SIZES:
             self.size_choice.addItem(f"{size} × {size} px", size)
@@ -195,13 +193,10 @@ class ImageToImagePage(RunControls, QWidget):
                                     "shows finer detail but each step is four times the work.")
         self.size_choice.currentIndexChanged.connect(self._size_changed)
         form.addRow(field_label("Size"), self.size_choice)
-        self.preset_choice = shrinkable_combo()
-        for index, (key, (words, tip)) in enumerate(PRESET_WORDS.items()):
-            self.preset_choice.addItem(words, key)
-            self.preset_choice.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
-        self.preset_choice.setToolTip("How big the networks are. Light has half the filters of the full ones and "
-                                      "is the one to use on a CPU; full is the CycleGAN paper's size, for a GPU.")
-        form.addRow(field_label("Networks"), self.preset_choice)
+        self.model_options = ModelOptionsForm(form)
+        # Before each model kept its own settings, the page stored them under i2i/ directly.
+        self.models = ModelPicker(TRANSLATE, self.model_choice, self.model_options, self.workspace.settings, "i2i",
+                                  legacy_prefix="i2i")
         column.addLayout(form)
 
         column.addWidget(label("Training", "h2"))
@@ -265,7 +260,6 @@ class ImageToImagePage(RunControls, QWidget):
         self.domains["A"].paths = [str(path) for path in settings.value("i2i/paths_a", [])]
         self.domains["B"].paths = [str(path) for path in settings.value("i2i/paths_b", [])]
         self._select(self.size_choice, settings.value("i2i/size", 128))
-        self._select(self.preset_choice, settings.value("i2i/preset", "auto"))
         self._select(self.length_choice, settings.value("i2i/length", "auto"))
         self._length_kind_changed()
 
@@ -275,7 +269,7 @@ class ImageToImagePage(RunControls, QWidget):
         settings.set_value("i2i/paths_a", self.domains["A"].paths)
         settings.set_value("i2i/paths_b", self.domains["B"].paths)
         settings.set_value("i2i/size", self.size_choice.currentData())
-        settings.set_value("i2i/preset", self.preset_choice.currentData())
+        self.models.save()
         kind = self.length_choice.currentData()
         settings.set_value("i2i/length", kind)
         if kind != "auto":
@@ -284,11 +278,7 @@ class ImageToImagePage(RunControls, QWidget):
         if device:
             settings.set_value("i2i/device", device)
 
-    @staticmethod
-    def _select(box: QComboBox, key) -> None:
-        index = box.findData(key)
-        if index >= 0:
-            box.setCurrentIndex(index)
+    _select = staticmethod(select_data)
 
     def _length_kind_changed(self) -> None:
         kind = self.length_choice.currentData()
@@ -303,6 +293,8 @@ class ImageToImagePage(RunControls, QWidget):
 
     def _machine_probed(self, machine: MachineInfo) -> None:
         self.machine = machine
+        if not self.models.listed:
+            self.models.list_models(machine.models)
         self.device_choice.clear()
         self.device_choice.addItem(f"Automatic — {machine.best_device.label}", "auto")
         for device in machine.devices:
@@ -315,9 +307,10 @@ class ImageToImagePage(RunControls, QWidget):
 
     def build_config(self) -> RunConfig:
         """The run config the form and the two domains describe."""
+        self.models.ensure_listed()
         config = RunConfig()
-        config.model.name = MODEL
-        config.model.preset = self.preset_choice.currentData()
+        config.model.name = self.models.name
+        config.model.options = self.model_options.values()
         config.data.demo = self.demo
         if not self.demo:
             config.data.paths = list(self.domains["A"].paths)
@@ -386,7 +379,7 @@ class ImageToImagePage(RunControls, QWidget):
         for side in self.domains:
             self._check(side)
         self.save_settings()
-        self.workspace.say("The built-in day and night scenes are chosen: press Train to watch a CycleGAN learn.")
+        self.workspace.say("The built-in day and night scenes are chosen: press Train to watch a network learn to turn day into night.")
 
     def _size_changed(self) -> None:
         # The pictures are prepared at a size that follows the training size, so they are checked again.
@@ -409,9 +402,9 @@ class ImageToImagePage(RunControls, QWidget):
             zone.set_status("", "No pictures yet: drop a folder, picture files or a zip here.")
             return
         zone.set_status(self._paths_title(domain.paths), "Looking for pictures…")
-        size = self.size_choice.currentData()
+        size, model = self.size_choice.currentData(), self.models.name
         domain.scan = self.workspace.io_tasks.submit(
-            lambda task, paths=list(domain.paths): check_domain(task, paths, size),
+            lambda task, paths=list(domain.paths): check_domain(task, paths, size, model),
             lambda report, side=side: self._checked(side, report),
             lambda message, side=side: self._check_failed(side, message),
             lambda done, total, side=side: self._check_progressed(side, done, total), name=f"check-{side}")
@@ -471,7 +464,7 @@ class ImageToImagePage(RunControls, QWidget):
         self.session.state_changed.connect(lambda state: self._set_running(state != "idle"))
 
     def start(self, config: RunConfig | None = None) -> bool:
-        """Train a CycleGAN with the form's settings (or `config`); refused (False) while any run is going."""
+        """Train with the form's settings (or `config`); refused (False) while any run is going."""
         if self.session.busy:
             self.workspace.say("A run is already going; stop it before starting another.")
             return False
@@ -499,7 +492,7 @@ class ImageToImagePage(RunControls, QWidget):
         return self.session.start(config, owner=self.key)
 
     def continue_run(self, run_dir: str, targets: dict | None = None) -> bool:
-        """Resume a saved CycleGAN run: show its history first, then train on from its latest checkpoint."""
+        """Resume a saved image-to-image run: show its history first, then train on from its latest checkpoint."""
         if self.session.busy:
             self.workspace.say("A run is already going; stop it before continuing another.")
             return False
@@ -513,7 +506,7 @@ class ImageToImagePage(RunControls, QWidget):
         self.banner.hide()
         self._clear_live()
         self._select(self.size_choice, config.data.size)
-        self._select(self.preset_choice, config.model.preset)
+        self.models.select(config.model.name, config.model.options)
         return self._replay_then_resume(folder, targets)
 
     def _clear_live(self) -> None:
@@ -580,33 +573,16 @@ class ImageToImagePage(RunControls, QWidget):
         # One decimal: a CycleGAN on a CPU trains about one picture a second.
         self._show_steps(steps, speed_decimals=1)
 
-    def _run_finished(self, event: ev.RunFinished) -> None:
-        run_dir = str(self.session.run_dir) if self.session.run_dir is not None else ""
-        if event.reason in ("error", "diverged"):
-            self.banner.show_message(event.message, "error")
-            self.progress_text.setText("Training stopped with a problem.")
-            self.workspace.say("Training stopped with a problem.", 0)
-        elif event.reason in ("completed", "time_limit"):
-            self.progress.setValue(1000)
-            text = event.message.split(" Continue with:")[0]
-            self.progress_text.setText(text)
-            actions = []
-            if run_dir:
-                actions = [("Convert pictures", lambda: self.show_convert(run_dir)),
-                           ("Train longer", lambda: self.workspace.run_opened.emit(run_dir))]
-            self.banner.show_message(f"{text} The model is ready to convert pictures.", "info", actions)
-            self.workspace.say(text, 0)
-        else:
-            text = f"Stopped at step {event.step:,}; a checkpoint is saved, so you can continue it from the Runs page."
-            self.progress_text.setText(text)
-            self.workspace.say(text, 0)
+    ready_words = "The model is ready to convert pictures."
+
+    def _finished_actions(self, run_dir: str) -> list:
+        return [("Convert pictures", lambda: self.show_convert(run_dir)),
+                ("Train longer", lambda: self.workspace.run_opened.emit(run_dir))]
+
+    def _after_finished(self, event: ev.RunFinished, run_dir: str) -> None:
         if run_dir and event.checkpoint:
             # The run just trained is the one to convert with, unless the user is converting with another now.
             self.converter.add_run(run_dir, select=self.tabs.currentWidget() is not self.converter)
-        if not self.workspace.closing:
-            # Closing the window keeps the mark, so the next start offers to continue the run.
-            self.workspace.settings.remove("session/active_run")
-        self.workspace.runs_changed.emit()
 
     def _failed(self, message: str) -> None:
         if self.banner.message() != message:

@@ -30,12 +30,57 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def finished_words(event: ev.RunFinished) -> str:
+    """How a run that ended well reads in the app: how far it got (the CLI's words name commands instead)."""
+    if event.reason == "time_limit":
+        return f"Time is up after {format_minutes(event.elapsed_seconds)} of training: step {event.step:,}."
+    return f"Finished: {event.step:,} steps, {event.epoch:,} epochs."
+
+
+def format_minutes(seconds: float) -> str:
+    minutes = seconds / 60
+    return "1 minute" if round(minutes, 1) == 1 else f"{minutes:.1f} minutes"
+
+
 class RunControls:
     """Mixed into a page with `key`, `session`, `workspace`, `banner`, `subtitle` and `_set_running`;
     `_build_live` makes the widgets the rest use, and `started` is the RunStarted event of the run on show
-    (None before one). `usual_subtitle` replaces a first-run invitation once a run starts or continues."""
+    (None before one). `usual_subtitle` replaces a first-run invitation once a run starts or continues.
+    `ready_words` and `_finished_actions` say what a finished run is ready for on this page."""
 
     usual_subtitle = ""
+    ready_words = ""
+
+    def _finished_actions(self, run_dir: str) -> list:
+        """(button text, callable) pairs offered once a run of this page has finished."""
+        return []
+
+    def _after_finished(self, event: ev.RunFinished, run_dir: str) -> None:
+        """What else this page does when one of its runs ends."""
+
+    def _run_finished(self, event: ev.RunFinished) -> None:
+        """Say how the run ended, offer what comes next, and let the lists of runs refresh."""
+        run_dir = event.run_dir or (str(self.session.run_dir) if self.session.run_dir is not None else "")
+        if event.reason in ("error", "diverged"):
+            self.banner.show_message(event.message, "error")
+            self.progress_text.setText("Training stopped with a problem.")
+            self.workspace.say("Training stopped with a problem.", 0)
+        elif event.reason in ("completed", "time_limit"):
+            self.progress.setValue(1000)
+            text = finished_words(event)
+            self.progress_text.setText(text)
+            actions = self._finished_actions(run_dir) if run_dir else []
+            self.banner.show_message(f"{text} {self.ready_words}".strip(), "info", actions)
+            self.workspace.say(text, 0)
+        else:
+            text = f"Stopped at step {event.step:,}; a checkpoint is saved, so you can continue it from the Runs page."
+            self.progress_text.setText(text)
+            self.workspace.say(text, 0)
+        self._after_finished(event, run_dir)
+        if not self.workspace.closing:
+            # Closing the window keeps the mark, so the next start offers to continue the run.
+            self.workspace.settings.remove("session/active_run")
+        self.workspace.runs_changed.emit()
 
     def _build_live(self, plot_share: list[int]) -> QWidget:
         """The run's status card above the loss plot and the gallery, split in `plot_share` proportions."""

@@ -23,7 +23,7 @@ from ..widgets.common import Banner, button, card, label
 from .run_controls import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
-from ..workspace import IMAGE_TO_IMAGE_MODELS, Workspace
+from ..workspace import is_image_to_image_model, Workspace
 
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
@@ -301,7 +301,7 @@ class RunsPage(QWidget):
         config = details.config
         started = details.started
         lines = []
-        image_to_image = config.model.name in IMAGE_TO_IMAGE_MODELS
+        image_to_image = is_image_to_image_model(config.model.name)
         if image_to_image:
             dataset = ("the demo day and night scenes" if config.data.demo else
                        f"{', '.join(config.data.paths)} → {', '.join(config.data.paths_b)}")

@@ -6,56 +6,34 @@ the plot from the same events (buffered, redrawn on its own timer), the gallery 
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel,
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout,
                                QSpinBox, QSplitter, QToolButton, QVBoxLayout, QWidget)
 
 from ...core import events as ev
 from ...core.config import RunConfig
+from ...core.registry import GENERATE
 from ...core.runs import RunFolder
-from ..probe import MODEL_LABELS, MachineInfo, probe_machine
+from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..widgets.common import Banner, button, label, settings_column
+from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, select_data, shrinkable_combo
 from ..workspace import Workspace
 from .run_controls import RunControls
 
 SUBTITLE = "Choose a few settings, press Train, and watch the network learn."
-PRESETS = {
-    "sketch": ("Sketch — quickest", 0.5),
-    "standard": ("Standard", 1.0),
-    "detailed": ("Detailed — slowest", 2.0),
-}
 LENGTHS = {
     "auto": "Automatic",
     "minutes": "Minutes",
     "epochs": "Epochs",
     "steps": "Steps",
 }
-LOSS_WORDS = {"nonsat": "Non-saturating (classic)", "hinge": "Hinge", "lsgan": "Least squares"}
 AUGMENT_WORDS = {"flip": "Mirror left-right", "none": "None", "diff": "DiffAugment (for small datasets)",
                  "diff+flip": "DiffAugment and mirroring"}
 PRECISION_WORDS = {"auto": "Automatic", "fp32": "Full (fp32)", "bf16": "bfloat16", "fp16": "float16"}
 
-
-FIELD_LABEL_WIDTH = 96
-
-
-def field_label(text: str) -> QLabel:
-    """A form label of one fixed width, so the page's separate forms line up in one column."""
-    widget = QLabel(text)
-    widget.setFixedWidth(FIELD_LABEL_WIDTH)
-    return widget
-
-
-def shrinkable_combo() -> QComboBox:
-    """A combo box that fits a narrow panel, eliding its text, rather than widening the panel past its edge."""
-    box = QComboBox()
-    box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    box.setMinimumContentsLength(8)
-    return box
 
 
 class TrainPage(RunControls, QWidget):
@@ -133,17 +111,9 @@ class TrainPage(RunControls, QWidget):
         form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.model_choice = shrinkable_combo()
-        self.model_choice.addItem(MODEL_LABELS["dcgan"], "dcgan")
         self.model_choice.setToolTip("The kind of network that learns to make pictures like yours.")
         form.addRow(field_label("Model"), self.model_choice)
-        self.preset_choice = shrinkable_combo()
-        for key, (words, _) in PRESETS.items():
-            self.preset_choice.addItem(words, key)
-        self.preset_choice.setToolTip("How big the networks are. Sketch: half the usual width, quickest. Standard: "
-                                      "the model's usual size. Detailed: twice as wide, slowest. Bigger networks can "
-                                      "learn finer detail but each step takes longer; on a CPU, Sketch or Standard "
-                                      "is the place to start.")
-        form.addRow(field_label("Size"), self.preset_choice)
+        self.model_form = form
         column.addLayout(form)
 
         column.addWidget(label("Training", "h2"))
@@ -191,16 +161,9 @@ class TrainPage(RunControls, QWidget):
         self.lr_d = self._rate_box("How big a step the discriminator (the critic) takes when it learns.")
         form.addRow(field_label("Generator rate"), self.lr_g)
         form.addRow(field_label("Critic rate"), self.lr_d)
-        self.loss_choice = self._choice(LOSS_WORDS, "How the critic's verdict is scored. The classic choice "
-                                                    "works well; hinge can be steadier on larger pictures.")
-        form.addRow(field_label("Loss"), self.loss_choice)
         self.augment_choice = self._choice(AUGMENT_WORDS, "Variations shown to the critic so it cannot memorise a "
                                                           "small dataset. DiffAugment helps below ~1,000 pictures.")
         form.addRow(field_label("Augment"), self.augment_choice)
-        self.ema_check = QCheckBox("Smooth the samples (moving average)")
-        self.ema_check.setChecked(True)
-        self.ema_check.setToolTip("Draw samples with an average of recent generators: steadier, cleaner pictures.")
-        form.addRow(field_label(""), self.ema_check)
         self.precision_choice = self._choice(PRECISION_WORDS, "Number precision. Automatic uses fast mixed precision "
                                                               "on GPUs and on CPUs with bfloat16 instructions.")
         form.addRow(field_label("Precision"), self.precision_choice)
@@ -224,6 +187,11 @@ class TrainPage(RunControls, QWidget):
         form.addRow(field_label("Checkpoint"), self.checkpoint_minutes)
         self.advanced.hide()
         column.addWidget(self.advanced)
+        # The chosen model's own settings: its main ones under Model, its advanced ones at the top of Advanced.
+        self.model_options = ModelOptionsForm(self.model_form, form)
+        # Before each model kept its own settings, the page stored them under train/ directly.
+        self.models = ModelPicker(GENERATE, self.model_choice, self.model_options, self.workspace.settings, "train",
+                                  legacy_prefix="train")
         self.locked_note = label("Settings are locked while training. Stop the run to change them.", "muted",
                                  wrap=True)
         column.addWidget(self.locked_note)
@@ -266,15 +234,12 @@ class TrainPage(RunControls, QWidget):
 
     def _restore_settings(self) -> None:
         settings = self.workspace.settings
-        self._select(self.preset_choice, settings.value("train/preset", "standard"))
         self._select(self.length_choice, settings.value("train/length", "auto"))
         self._length_kind_changed()
         self.batch_size.setValue(settings.value("train/batch_size", 0))
         self.lr_g.setValue(settings.value("train/lr_g", 0.0002))
         self.lr_d.setValue(settings.value("train/lr_d", 0.0002))
-        self._select(self.loss_choice, settings.value("train/loss", "nonsat"))
         self._select(self.augment_choice, settings.value("train/augment", "flip"))
-        self.ema_check.setChecked(settings.value("train/ema", True))
         self._select(self.precision_choice, settings.value("train/precision", "auto"))
         self.seed.setValue(settings.value("train/seed", 0))
         self.sample_every.setValue(settings.value("train/sample_every", 0))
@@ -283,7 +248,7 @@ class TrainPage(RunControls, QWidget):
 
     def save_settings(self) -> None:
         settings = self.workspace.settings
-        settings.set_value("train/preset", self.preset_choice.currentData())
+        self.models.save()
         kind = self.length_choice.currentData()
         settings.set_value("train/length", kind)
         if kind != "auto":
@@ -291,9 +256,7 @@ class TrainPage(RunControls, QWidget):
         settings.set_value("train/batch_size", self.batch_size.value())
         settings.set_value("train/lr_g", self.lr_g.value())
         settings.set_value("train/lr_d", self.lr_d.value())
-        settings.set_value("train/loss", self.loss_choice.currentData())
         settings.set_value("train/augment", self.augment_choice.currentData())
-        settings.set_value("train/ema", self.ema_check.isChecked())
         settings.set_value("train/precision", self.precision_choice.currentData())
         settings.set_value("train/seed", self.seed.value())
         settings.set_value("train/sample_every", self.sample_every.value())
@@ -303,20 +266,12 @@ class TrainPage(RunControls, QWidget):
         if device:
             settings.set_value("train/device", device)
 
-    @staticmethod
-    def _select(box: QComboBox, key: str) -> None:
-        index = box.findData(key)
-        if index >= 0:
-            box.setCurrentIndex(index)
+    _select = staticmethod(select_data)
 
     def _machine_probed(self, machine: MachineInfo) -> None:
         self.machine = machine
-        single = [model for model in machine.models if model.domains == 1]
-        current = self.model_choice.currentData()
-        self.model_choice.clear()
-        for model in single:
-            self.model_choice.addItem(model.label, model.name)
-        self._select(self.model_choice, current or "dcgan")
+        if not self.models.listed:
+            self.models.list_models(machine.models)
         self.device_choice.clear()
         self.device_choice.addItem(f"Automatic — {machine.best_device.label}", "auto")
         for device in machine.devices:
@@ -330,22 +285,14 @@ class TrainPage(RunControls, QWidget):
     def _probe_failed(self, message: str) -> None:
         self.banner.show_message(f"The training devices could not be listed: {message}", "warning")
 
-    def _device_is_gpu(self) -> bool:
-        key = self.device_choice.currentData() or "auto"
-        if self.machine is None:
-            return False
-        if key == "auto":
-            return self.machine.best_device.is_gpu
-        return key != "cpu"
-
     def build_config(self) -> RunConfig:
         """The run config the form describes, with the chosen dataset."""
+        self.models.ensure_listed()
         config = RunConfig()
         config.data = self.workspace.data_config()
         config.data.augment = self.augment_choice.currentData()
-        config.model.name = self.model_choice.currentData() or "dcgan"
-        preset = self.preset_choice.currentData()
-        config.model.preset = preset
+        config.model.name = self.model_choice.currentData()
+        config.model.options = self.model_options.values()
         train = config.train
         kind = self.length_choice.currentData()
         value = self.length_value.value()
@@ -358,31 +305,12 @@ class TrainPage(RunControls, QWidget):
         train.batch_size = self.batch_size.value()
         train.lr_g = round(self.lr_g.value(), 8)
         train.lr_d = round(self.lr_d.value(), 8)
-        train.loss = self.loss_choice.currentData()
-        train.ema = self.ema_check.isChecked()
         train.device = self.device_choice.currentData() or "auto"
         train.precision = self.precision_choice.currentData()
         train.seed = self.seed.value()
         config.run.sample_every_epochs = self.sample_every.value()
         config.run.checkpoint_every_minutes = float(self.checkpoint_minutes.value())
-        self._apply_preset(config, PRESETS[preset][1])
         return config.validate()
-
-    def _apply_preset(self, config: RunConfig, factor: float) -> None:
-        """Scale the model's own default widths for this device by the preset's factor."""
-        if factor == 1.0:
-            return
-        import torch
-
-        from ...core.registry import get_recipe
-        probe = copy.deepcopy(config)
-        probe.model.g_width = probe.model.d_width = 0
-        device = torch.device("cuda" if self._device_is_gpu() else "cpu")
-        get_recipe(config.model.name).resolve_config(probe, device)
-        if probe.model.g_width:
-            config.model.g_width = max(4, int(probe.model.g_width * factor))
-        if probe.model.d_width:
-            config.model.d_width = max(4, int(probe.model.d_width * factor))
 
     def show_config(self, config: RunConfig) -> None:
         """Show a run's own settings in the form (for a run being continued)."""
@@ -391,8 +319,7 @@ class TrainPage(RunControls, QWidget):
                                    ", ".join(Path(path).name for path in data.paths))
         self.dataset_detail.setText(f"{data.size} × {data.size} px · {data.fit} · this run's own pictures")
         train = config.train
-        self._select(self.model_choice, config.model.name)
-        self._select(self.preset_choice, config.model.preset if config.model.preset in PRESETS else "standard")
+        self.models.select(config.model.name, config.model.options)
         kind = "steps" if train.steps else "epochs" if train.epochs else "minutes" if train.minutes else "auto"
         self._select(self.length_choice, kind)
         self.length_value.setProperty("kind", kind)
@@ -400,9 +327,7 @@ class TrainPage(RunControls, QWidget):
         self.batch_size.setValue(train.batch_size)
         self.lr_g.setValue(train.lr_g)
         self.lr_d.setValue(train.lr_d)
-        self._select(self.loss_choice, train.loss)
         self._select(self.augment_choice, config.data.augment)
-        self.ema_check.setChecked(train.ema)
         self._select(self.precision_choice, train.precision)
         self._select(self.device_choice, train.device)
         self.seed.setValue(min(train.seed, self.seed.maximum()))
@@ -517,31 +442,11 @@ class TrainPage(RunControls, QWidget):
     def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
         self._show_steps(steps, speed_decimals=0)
 
-    def _run_finished(self, event: ev.RunFinished) -> None:
-        run_dir = self.session.run_dir
-        if event.reason in ("error", "diverged"):
-            self.banner.show_message(event.message, "error")
-            self.progress_text.setText("Training stopped with a problem.")
-            self.workspace.say("Training stopped with a problem.", 0)
-        elif event.reason == "completed" or event.reason == "time_limit":
-            self.progress.setValue(1000)
-            text = event.message.split(" Continue with:")[0]
-            self.progress_text.setText(text)
-            actions = []
-            if run_dir is not None:
-                folder = str(run_dir)
-                actions = [("Make pictures", lambda: self.workspace.generate_requested.emit(folder)),
-                           ("Train longer", lambda: self.workspace.run_opened.emit(folder))]
-            self.banner.show_message(f"{text} The model is ready to make pictures.", "info", actions)
-            self.workspace.say(text, 0)
-        else:
-            text = f"Stopped at step {event.step:,}; a checkpoint is saved, so you can continue it from the Runs page."
-            self.progress_text.setText(text)
-            self.workspace.say(text, 0)
-        if not self.workspace.closing:
-            # Closing the window keeps the mark, so the next start offers to continue the run.
-            self.workspace.settings.remove("session/active_run")
-        self.workspace.runs_changed.emit()
+    ready_words = "The model is ready to make pictures."
+
+    def _finished_actions(self, run_dir: str) -> list:
+        return [("Make pictures", lambda: self.workspace.generate_requested.emit(run_dir)),
+                ("Train longer", lambda: self.workspace.run_opened.emit(run_dir))]
 
     def _failed(self, message: str) -> None:
         if not self.banner.isVisible() or self.banner.message() != message:

@@ -10,9 +10,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from ganstudio.core.cyclegan_weights import detect_generator, open_generator, read_weights, save_generator
+from ganstudio.core.generator_files import detect_generator, open_generator, read_weights, save_generator
 from ganstudio.core.errors import CheckpointError
-from ganstudio.core.models.cyclegan import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
+from ganstudio.core.models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
 
 
 def reference_forward(state: dict, images: torch.Tensor, blocks: int, dropout: bool = False) -> torch.Tensor:
@@ -173,7 +173,7 @@ def bad_files(tmp_path) -> dict:
     files[write("photo.pth", b"\x89PNG\r\n\x1a\n" + bytes(64))] = "picture"
     files[write("random.pth", bytes(range(256)) * 4)] = "not a weights file"
     torch.save(ResnetGenerator(GeneratorSpec(filters=4, blocks=1)), tmp_path / "pickled_model.pth")
-    files[str(tmp_path / "pickled_model.pth")] = "pickled Python objects (ganstudio.core.models.cyclegan.ResnetGenerator)"
+    files[str(tmp_path / "pickled_model.pth")] = "pickled Python objects (ganstudio.core.models.translation.ResnetGenerator)"
     torch.save(unet_state(), tmp_path / "latest_net_G.pth")
     files[str(tmp_path / "latest_net_G.pth")] = "pix2pix U-Net generator"
     torch.save(PatchDiscriminator(8).state_dict(), tmp_path / "latest_net_D_A.pth")

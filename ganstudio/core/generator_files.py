@@ -23,11 +23,9 @@ from torch import nn
 from .errors import CheckpointError
 from .fileio import atomic_save
 from .filetypes import kind_sentence, load_failure_sentence, safetensors_header, sniff
-from .models.cyclegan import FIRST_BLOCK_INDEX, GeneratorSpec, ResnetGenerator
+from .models.translation import FIRST_BLOCK_INDEX, GeneratorSpec, ResnetGenerator
 
 DIRECTIONS = ("AtoB", "BtoA")
-# The networks a GAN Studio CycleGAN checkpoint keeps for each direction.
-DIRECTION_NETWORKS = {"AtoB": "generator_a", "BtoA": "generator_b"}
 OBSOLETE_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 # Wrappers other tools put around a state dict; one level of them is looked into.
 WRAPPER_KEYS = ("state_dict", "model", "generator", "netG", "netG_A", "G_A", "params")
@@ -235,11 +233,14 @@ def open_generator(path: str | Path, direction: str = "AtoB", device: torch.devi
     state = read_weights(path)
     name = path.name
     if isinstance(state, dict) and state.get("format") == "ganstudio-checkpoint":
+        from .recipes.base import TranslatingRecipe
+        from .registry import find_recipe
         model = state.get("model")
-        if model != "cyclegan":
+        recipe = find_recipe(str(model))
+        if recipe is None or not issubclass(recipe, TranslatingRecipe):
             raise CheckpointError(f"{name} is a GAN Studio {model} checkpoint, not an image-to-image model.")
         networks = state.get("recipe", {})
-        generator_state = networks.get(DIRECTION_NETWORKS[direction])
+        generator_state = recipe.generator_state(networks, direction) if isinstance(networks, dict) else None
         if not _is_tensor_dict(generator_state):
             raise CheckpointError(f"{name} is a GAN Studio checkpoint without its generators; it cannot convert.")
         return generator_from_state(generator_state, name, path, device, direction)
