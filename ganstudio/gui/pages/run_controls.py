@@ -8,8 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from ...core import events as ev
+from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder
-from ...core.sinks import read_metrics
 from ..resources import icon
 from ..widgets.common import card, label
 from ..widgets.gallery import SampleGallery
@@ -164,9 +164,10 @@ class RunControls:
         self.run_detail.setText(f"  {event.device} · {pictures} · target {tidy_target(event.target)}")
         self.open_run_button.setEnabled(True)
         self.plot.set_series(event.loss_names, event.stat_names)
-        if event.start_step:
-            self.plot.truncate_after(event.start_step)
-            self.gallery.drop_after(event.start_step)
+        # What core.replay does with this RunStarted in metrics.jsonl, so the page shows what the Runs page
+        # will: a continue, even from step 0, trains the steps after its start again.
+        self.plot.truncate_after(event.start_step)
+        self.gallery.drop_after(event.start_step)
         verb = "Continuing" if event.start_step else "Training"
         self.subtitle.setText(self.usual_subtitle)
         self.progress_text.setText(f"{verb}: the first steps are on their way…")
@@ -209,15 +210,15 @@ class RunControls:
         targets = dict(targets or {})
 
         def history(task):
-            return [event for event in read_metrics(folder.metrics_path)
-                    if isinstance(event, (ev.RunStarted, ev.StepProgress))]
+            standing = replay_run(folder.metrics_path)
+            return standing, sample_files(folder, standing)
 
-        def loaded(events) -> None:
-            started = [event for event in events if isinstance(event, ev.RunStarted)]
-            if started:
-                self.plot.set_series(started[-1].loss_names, started[-1].stat_names)
-                self.plot.append_steps([event for event in events if isinstance(event, ev.StepProgress)])
-            self.gallery.load_run(folder)
+        def loaded(replayed) -> None:
+            standing, samples = replayed
+            if standing.started is not None:
+                self.plot.set_series(standing.started.loss_names, standing.started.stat_names)
+                self.plot.append_steps(standing.steps)
+            self.gallery.load_samples(samples)
             self.progress_text.setText("Loading the checkpoint…")
             if not self.session.resume(folder.path, owner=self.key, **targets):
                 self._set_running(False)

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
 from ...core import events as ev
 from ...core.config import RunConfig
 from ...core.errors import ConfigError
-from ...core.runs import RunFolder, list_runs
-from ...core.sinks import read_metrics
+from ...core.replay import replay_run, sample_files
+from ...core.runs import RunFolder, SampleFile, list_runs
 from ..widgets.common import Banner, button, card, label
 from .run_controls import tidy_target
 from ..widgets.gallery import SampleGallery
@@ -48,6 +48,7 @@ class RunDetails:
     finished: ev.RunFinished | None = None
     last_checkpoint: ev.CheckpointSaved | None = None
     checkpoints: int = 0
+    samples: list[SampleFile] = field(default_factory=list)
 
 
 def gather_runs(extra: list[str]) -> list[RunRow]:
@@ -74,19 +75,10 @@ def gather_runs(extra: list[str]) -> list[RunRow]:
 def read_details(path: str) -> RunDetails:
     folder = RunFolder(path)
     config = folder.load_config()
-    details = RunDetails(folder, config, None, checkpoints=len(folder.checkpoints()))
-    for event in read_metrics(folder.metrics_path):
-        if isinstance(event, ev.StepProgress):
-            details.steps.append(event)
-        elif isinstance(event, ev.RunStarted):
-            details.started = event
-            # A continued run replays from its checkpoint: drop the steps it trains again.
-            details.steps = [step for step in details.steps if step.step <= event.start_step]
-        elif isinstance(event, ev.RunFinished):
-            details.finished = event
-        elif isinstance(event, ev.CheckpointSaved):
-            details.last_checkpoint = event
-    return details
+    history = replay_run(folder.metrics_path)
+    return RunDetails(folder, config, history.started, steps=list(history.steps), finished=history.finished,
+                      last_checkpoint=history.last_checkpoint, checkpoints=len(folder.checkpoints()),
+                      samples=sample_files(folder, history))
 
 
 def describe_age(modified: float) -> str:
@@ -338,7 +330,7 @@ class RunsPage(QWidget):
             self.plot.clear()
             self.plot.append_steps(details.steps)
             self.plot.fit_all()
-        self.gallery.load_run(details.folder)
+        self.gallery.load_samples(details.samples)
         self._enable_actions(True)
         self.details_shown.emit()
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
-from ...core.runs import RunFolder
+from ...core.runs import SampleFile
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskRunner
@@ -112,15 +112,18 @@ class SampleGallery(QWidget):
         self.view.set_image(None)
         self._update_controls()
 
-    def load_run(self, folder: RunFolder) -> None:
-        """Show the sample grids already on disk in a run folder (a finished or resumed run)."""
+    def load_samples(self, samples: list[SampleFile]) -> None:
+        """Show a saved run's sample grids, the standing ones that core.replay.sample_files lists."""
         self.clear()
-        for sample in folder.samples():
+        for sample in samples:
             self.entries.append(GalleryEntry(sample.epoch, sample.step, sample.path))
         self._after_append(follow=True)
 
     def add_live(self, epoch: int, step: int, path: str, grid: np.ndarray | None) -> None:
         """A grid just written by the engine; shown at once when the user is watching the newest."""
+        # A continue stopped before its first step saves a grid at its start step again; as in the replay,
+        # the newer grid replaces any at or after its step.
+        self.drop_after(step - 1)
         following = not self.entries or self.slider.value() == len(self.entries) - 1
         self.entries.append(GalleryEntry(epoch, step, Path(path), grid))
         for old in self.entries[:-KEPT_ARRAYS]:

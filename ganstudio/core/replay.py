@@ -1,0 +1,108 @@
+"""One replay of a run's metrics.jsonl into the history that still stands after every continue."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+from . import events as ev
+from .runs import RunFolder, SampleFile
+from .sinks import read_metrics
+
+
+@dataclass(frozen=True)
+class RunHistory:
+    """What the segments of a run left standing, in training order.
+
+    Each RunStarted begins a segment: the first training, then each continue. A continue starts from a
+    checkpoint and trains the steps after it again, so whatever earlier segments logged after that
+    step (steps, epochs, sample grids, checkpoints) is replaced: `steps`, `epochs`, `samples` and
+    `checkpoints` each have strictly increasing steps. `started` is the last segment's RunStarted (its
+    loss_names and stat_names say what to plot); `finished` is how the last segment ended, None when it
+    crashed or still runs; `segments` counts the RunStarted events.
+    """
+
+    steps: tuple[ev.StepProgress, ...] = ()
+    epochs: tuple[ev.EpochEnded, ...] = ()
+    samples: tuple[ev.SamplesSaved, ...] = ()
+    checkpoints: tuple[ev.CheckpointSaved, ...] = ()
+    warnings: tuple[ev.Warning, ...] = ()
+    started: ev.RunStarted | None = None
+    finished: ev.RunFinished | None = None
+    segments: int = 0
+
+    @property
+    def last_checkpoint(self) -> ev.CheckpointSaved | None:
+        return self.checkpoints[-1] if self.checkpoints else None
+
+
+def _cut_after(events: list, step: int) -> None:
+    """Drop the events made after `step`; they are at the end, so this costs what it drops."""
+    while events and events[-1].step > step:
+        events.pop()
+
+
+def replay_events(events: list[ev.Event]) -> RunHistory:
+    """The history that stands after `events`, a run's metrics in the order they were written; one pass."""
+    steps: list[ev.StepProgress] = []
+    epochs: list[ev.EpochEnded] = []
+    samples: list[ev.SamplesSaved] = []
+    checkpoints: list[ev.CheckpointSaved] = []
+    stepped = (steps, epochs, samples, checkpoints)
+    warnings: list[ev.Warning] = []
+    started: ev.RunStarted | None = None
+    finished: ev.RunFinished | None = None
+    segments = 0
+    for event in events:
+        if isinstance(event, ev.StepProgress):
+            if steps and steps[-1].step >= event.step:
+                # Training went back without a RunStarted to say so: that line was lost, joined to an
+                # earlier segment's torn last line. In a segment a step's progress comes before its
+                # epoch, grid and checkpoint, so everything from this step on is the earlier segment's.
+                for kept in stepped:
+                    _cut_after(kept, event.step - 1)
+            steps.append(event)
+        elif isinstance(event, (ev.EpochEnded, ev.SamplesSaved, ev.CheckpointSaved)):
+            kept = epochs if isinstance(event, ev.EpochEnded) else \
+                samples if isinstance(event, ev.SamplesSaved) else checkpoints
+            # A segment stopped before its first step saves a grid at its start step again: the newer stands.
+            _cut_after(kept, event.step - 1)
+            kept.append(event)
+        elif isinstance(event, ev.RunStarted):
+            for kept in stepped:
+                _cut_after(kept, event.start_step)
+            started, finished = event, None
+            segments += 1
+        elif isinstance(event, ev.RunFinished):
+            finished = event
+        elif isinstance(event, ev.Warning):
+            warnings.append(event)
+    return RunHistory(tuple(steps), tuple(epochs), tuple(samples), tuple(checkpoints), tuple(warnings), started,
+                      finished, segments)
+
+
+def replay_run(metrics_path: str | Path) -> RunHistory:
+    """The standing history of the metrics.jsonl at `metrics_path`; empty when there is none yet."""
+    return replay_events(read_metrics(metrics_path))
+
+
+def sample_files(folder: RunFolder, history: RunHistory) -> list[SampleFile]:
+    """The run's sample grids for a gallery: those of `history` still on disk, in training order.
+
+    They are found by name in the run's samples folder, so a run copied from another computer (whose
+    metrics name its old place, perhaps with Windows separators) shows them too. A history without grids (a folder without its
+    metrics.jsonl) falls back to what the samples folder holds.
+    """
+    if not history.samples:
+        return folder.samples()
+    try:
+        on_disk = set(os.listdir(folder.samples_dir))
+    except OSError:
+        return []
+    found = []
+    for event in history.samples:
+        name = PureWindowsPath(event.path).name  # either separator, whichever system wrote it
+        if name in on_disk:
+            found.append(SampleFile(folder.samples_dir / name, event.epoch, event.step))
+    return found
