@@ -17,10 +17,11 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from ...core.animation import find_ffmpeg, loop_latents, write_gif, write_mp4
+from ...core.export import write_pngs
 from ...core.fileio import atomic_write_text
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
-from ..media import find_ffmpeg, loop_latents, write_gif, write_mp4, write_pngs
 from ..resources import icon
 from ..widgets.common import Banner, button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView

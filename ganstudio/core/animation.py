@@ -1,6 +1,6 @@
-"""Writing what the Generate page makes: picture files, grids, looping animations as GIF or MP4.
+"""Looping morph animations between two seeds: the latent path, and the GIF or MP4 that holds the frames.
 
-No Qt here: these run on worker threads. MP4 needs an ffmpeg program (found on the PATH, or the one
+No Qt here: the Generate page runs these on its worker threads. MP4 needs an ffmpeg program (found on the PATH, or the one
 the imageio-ffmpeg package carries when it happens to be installed); without one, GIF is offered alone.
 """
 
@@ -18,9 +18,8 @@ import numpy as np
 from PIL import Image
 
 from .. import APP_NAME, __version__
-from ..core.errors import GanStudioError
-from ..core.export import save_png
-from ..core.fileio import atomic_open
+from .errors import GanStudioError
+from .fileio import atomic_open
 
 # Animations of small pictures are enlarged to at least this many pixels a side: a 64-pixel GIF is
 # a postage stamp on today's screens. Nearest-neighbour keeps the network's own pixels visible.
@@ -68,12 +67,6 @@ def enlarge_frames(frames: np.ndarray, min_side: int = MIN_ANIMATION_SIDE) -> np
     if factor == 1:
         return frames
     return frames.repeat(factor, axis=1).repeat(factor, axis=2)
-
-
-def write_pngs(folder: Path, pictures: list[tuple[np.ndarray, str, dict[str, Any]]]) -> list[Path]:
-    """Each (pixels, file name, metadata) as a PNG in `folder`; the paths written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    return [save_png(folder / name, pixels, metadata) for pixels, name, metadata in pictures]
 
 
 def write_gif(path: Path, frames: np.ndarray, fps: float, metadata: dict[str, Any]) -> Path:
