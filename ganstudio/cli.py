@@ -1,4 +1,4 @@
-"""The ganstudio command: train, resume, check, generate, translate, export and bench; no arguments opens the app.
+"""The ganstudio command: train, resume, check, generate, animate, translate, export and bench; no arguments opens the app.
 
 Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr), 2 a usage error,
 130 interrupted before anything was saved.
@@ -217,6 +217,25 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     generate.add_argument("--grid", action="store_true", help="also write a grid of all of them")
     generate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
+    animate = commands.add_parser(
+        "animate", help="make a looping morph from one seed's picture to another's",
+        description="Write a GIF or MP4 that morphs from the picture of one seed to the picture of another and "
+                    "back, looping without a jump; the run, step, seeds, model and app version go into the file.")
+    animate.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
+    animate.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest")
+    animate.add_argument("--from-seed", type=_non_negative_int, required=True, metavar="A",
+                         help="the seed of the first picture")
+    animate.add_argument("--to-seed", type=_non_negative_int, required=True, metavar="B",
+                         help="the seed of the picture to morph to")
+    animate.add_argument("--frames", type=int, default=36, metavar="N",
+                         help="frames from A to B, at least 2; the way back adds as many again, so the file "
+                              "holds 2N frames (default: 36)")
+    animate.add_argument("--fps", type=_positive_float, default=24.0, metavar="X",
+                         help="frames a second (default: 24)")
+    animate.add_argument("--out", required=True, metavar="FILE", help="FILE.gif, or FILE.mp4 (needs ffmpeg)")
+    animate.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
+    animate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+
     translate = commands.add_parser(
         "translate", help="convert pictures with a trained image-to-image generator",
         description="Convert a picture or every picture in a folder (or zip) with an image-to-image generator: a "
@@ -362,6 +381,21 @@ def _command_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_animate(args: argparse.Namespace) -> int:
+    from .core.animation import animate_run
+
+    def progress(done: int, total: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\r{done:,} of {total:,} frames", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+    written, generator = animate_run(args.run, args.out, args.from_seed, args.to_seed, args.frames, args.fps,
+                                     checkpoint=args.checkpoint, device=args.device, overwrite=args.overwrite,
+                                     progress=progress)
+    print(f"Wrote {written.resolve()}: seed {args.from_seed} to {args.to_seed} and back, {2 * args.frames:,} "
+          f"frames at {args.fps:g} fps (run {generator.run_name}, step {generator.step:,}).")
+    return 0
+
+
 def _command_bench(args: argparse.Namespace) -> int:
     from .core.bench import format_results, run_bench
     if args.threads:
@@ -459,7 +493,7 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
-            "generate": _command_generate, "translate": _command_translate,
+            "generate": _command_generate, "animate": _command_animate, "translate": _command_translate,
             "export-generator": _command_export_generator, "bench": _command_bench}
 
 

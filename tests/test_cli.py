@@ -30,7 +30,7 @@ def test_version_and_help():
     assert result.returncode == 0 and result.stdout.strip() == f"ganstudio {__version__}"
     result = ganstudio("--help")
     assert result.returncode == 0
-    for command in ("train", "resume", "check", "generate", "bench"):
+    for command in ("train", "resume", "check", "generate", "animate", "bench"):
         assert command in result.stdout
 
 

@@ -10,9 +10,9 @@ from PIL import Image
 from conftest import tiny_config, write_pictures
 from gui_helpers import drop_paths
 from ganstudio.core import engine
+from ganstudio.core.animation import find_ffmpeg
 from ganstudio.core.export import read_png_metadata
 from ganstudio.core.runs import RunFolder
-from ganstudio.gui.media import find_ffmpeg
 
 
 @pytest.fixture(scope="module")

@@ -36,6 +36,12 @@ def save_png(path: str | Path, pixels: np.ndarray, metadata: dict[str, Any] | No
     return path
 
 
+def write_pngs(folder: Path, pictures: list[tuple[np.ndarray, str, dict[str, Any]]]) -> list[Path]:
+    """Each (pixels, file name, metadata) as a PNG in `folder`; the paths written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [save_png(folder / name, pixels, metadata) for pixels, name, metadata in pictures]
+
+
 def read_png_metadata(path: str | Path) -> dict[str, str]:
     """The ganstudio: text items of a PNG, without the prefix."""
     with Image.open(path) as image:

@@ -17,10 +17,12 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QSpinBox,
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 
+from ...core.animation import (DEFAULT_FPS, DEFAULT_FRAMES_EACH_WAY, find_ffmpeg, morph_frames, morph_metadata,
+                                write_animation)
+from ...core.export import write_pngs
 from ...core.fileio import atomic_write_text
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
-from ..media import find_ffmpeg, loop_latents, write_gif, write_mp4, write_pngs
 from ..resources import icon
 from ..widgets.common import Banner, button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
@@ -201,11 +203,11 @@ class GeneratePage(QWidget):
         self.seed_b.setValue(1)
         self.frames = QSpinBox()
         self.frames.setRange(4, 240)
-        self.frames.setValue(36)
+        self.frames.setValue(DEFAULT_FRAMES_EACH_WAY)
         self.frames.setToolTip("Frames from the first picture to the second; the way back adds as many again")
         self.fps = QSpinBox()
         self.fps.setRange(1, 60)
-        self.fps.setValue(24)
+        self.fps.setValue(round(DEFAULT_FPS))
         self.fps.setSuffix(" fps")
         form.addRow("From seed", self.seed_a)
         form.addRow("To seed", self.seed_b)
@@ -471,10 +473,7 @@ class GeneratePage(QWidget):
         self.workspace.say("Making the animation…", 0)
 
         def work(task):
-            import torch
-            ends = generator.recipe.latents_for_seeds([seed_a, seed_b]).numpy()
-            latents = torch.from_numpy(loop_latents(ends[0], ends[1], frames_each_way))
-            return Animation(seed_a, seed_b, generator.images_for_latents(latents), fps)
+            return Animation(seed_a, seed_b, morph_frames(generator, seed_a, seed_b, frames_each_way), fps)
 
         def done(animation: Animation) -> None:
             self.animation = animation
@@ -555,15 +554,13 @@ class GeneratePage(QWidget):
         folder = folder or self._export_folder(ask=True)
         if folder is None:
             return
-        metadata = {**self.generator.metadata(), "seed_from": animation.seed_a, "seed_to": animation.seed_b,
-                    "frames": len(animation.frames), "fps": animation.fps}
+        metadata = morph_metadata(self.generator, animation.seed_a, animation.seed_b, len(animation.frames),
+                                  animation.fps)
         path = folder / f"morph_{self.generator.run_name}_seeds{animation.seed_a}-{animation.seed_b}.{kind}"
         ffmpeg = self.ffmpeg
 
         def work(task):
-            if kind == "gif":
-                return [write_gif(path, animation.frames, animation.fps, metadata)]
-            return [write_mp4(path, animation.frames, animation.fps, metadata, ffmpeg)]
+            return [write_animation(path, animation.frames, animation.fps, metadata, ffmpeg)]
 
         self._write(work, folder)
 
