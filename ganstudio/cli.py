@@ -105,6 +105,13 @@ def _add_model_arguments(train: argparse.ArgumentParser) -> None:
     sizes = sorted({size for recipe in models for size in recipe.sizes})
     defaults = ", ".join(f"{recipe.default_size} for {recipe.name}" for recipe in models)
     train.add_argument("--size", type=int, choices=sizes, help=f"image size in pixels (default: {defaults})")
+    from .core.registry import metric_classes
+    metrics = metric_classes()
+    listed = "; ".join(f"{metric.name}: {metric.summary or metric.label}" for metric in metrics) or "none yet"
+    train.add_argument("--metrics", nargs="+", default=["auto"], metavar="NAME",
+                       choices=["auto", "none", *(metric.name for metric in metrics)],
+                       help=f"what to measure while training: auto (each one on by default that fits the model), "
+                            f"none, or names ({listed})")
     declared: dict[str, list] = {}
     for recipe in models:
         for option in recipe.options:
@@ -330,6 +337,7 @@ def _train_config(args: argparse.Namespace):
     train.device, train.precision, train.seed = args.device, args.precision, args.seed
     run.dir = str(Path(args.run).expanduser().resolve()) if args.run else ""
     run.checkpoint_every_minutes = args.checkpoint_minutes
+    run.metrics = list(args.metrics)
     return config.validate()
 
 

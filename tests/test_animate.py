@@ -149,7 +149,7 @@ def test_an_image_to_image_run_is_refused_plainly(tmp_path, capsys):
     engine.run(cyclegan_config(domain_a, domain_b, run_dir, steps=1))
     code, _, err = command(capsys, "animate", str(run_dir), "--from-seed", "1", "--to-seed", "2",
                            "--out", str(tmp_path / "m.gif"), "--device", "cpu")
-    assert code == 1 and "image-to-image (cyclegan) run" in err and "ganstudio translate" in err
+    assert code == 1 and "is from an image-to-image run" in err and "ganstudio translate" in err
     assert len(err.strip().splitlines()) == 1 and not (tmp_path / "m.gif").exists()
 
 

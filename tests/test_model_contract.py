@@ -15,7 +15,7 @@ from ganstudio.core.checkpoint import load_checkpoint
 from ganstudio.core.control import Control
 from ganstudio.core.errors import ConfigError
 from ganstudio.core.generate import load_generator
-from ganstudio.core.registry import MODELS_VARIABLE, get_recipe, model_names
+from ganstudio.core.registry import PLUGINS_VARIABLE, get_recipe, model_names
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.sinks import ListSink
 from test_cli import ganstudio
@@ -25,7 +25,7 @@ TOY_FILE = Path(__file__).with_name("toy_model.py")
 
 @pytest.fixture(autouse=True)
 def toy_registered(monkeypatch):
-    monkeypatch.setenv(MODELS_VARIABLE, str(TOY_FILE))
+    monkeypatch.setenv(PLUGINS_VARIABLE, str(TOY_FILE))
     assert "toy" in model_names()
 
 
@@ -88,7 +88,7 @@ def test_the_toy_generates_by_seed(tiny_dataset, tmp_path):
 
 
 def test_the_cli_lists_the_toy_and_takes_its_flags(tiny_dataset, tmp_path):
-    env = {MODELS_VARIABLE: str(TOY_FILE)}
+    env = {PLUGINS_VARIABLE: str(TOY_FILE)}
     help_text = ganstudio("train", "--help", env_extra=env)
     assert help_text.returncode == 0, help_text.stderr
     assert "toy: Toy — a test of the model contract" in help_text.stdout

@@ -1,6 +1,6 @@
 """A toy model in one file, to prove the model contract: it trains, resumes, generates and shows in every list.
 
-Nothing else in GAN Studio names it: the registry finds this file through GANSTUDIO_MODELS (or as a
+Nothing else in GAN Studio names it: the registry finds this file through GANSTUDIO_PLUGINS (or as a
 module in core/recipes), and the CLI, the app, `generate` and the engine work from what it declares.
 """
 

@@ -73,6 +73,8 @@ class RunOptions:
     checkpoint_every_minutes: float = 10.0
     keep_checkpoints: int = 3
     log_every_steps: int = 10
+    # Metrics measured while training (core/metrics): names, "auto" for each one on by default, "none".
+    metrics: list[str] = field(default_factory=lambda: ["auto"])
 
 
 @dataclass
@@ -217,3 +219,7 @@ def validate(config: RunConfig) -> None:
     _require(data.size in recipe.sizes,
              f"The {model.name} model trains at {', '.join(map(str, recipe.sizes))} pixels, not {data.size}.")
     model.options = recipe.check_options(model.options)
+    _require(isinstance(run.metrics, list) and all(isinstance(name, str) for name in run.metrics),
+             "Metrics must be a list of names.")
+    from .registry import metrics_for
+    metrics_for(run.metrics, recipe)

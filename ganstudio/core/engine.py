@@ -29,9 +29,10 @@ from .device import describe, is_out_of_memory, select_device
 from .errors import CheckpointError, ConfigError, DataError, DeviceError, GanStudioError, TrainingDiverged
 from .fileio import atomic_write_text
 from .precision import resolve_precision
-from .registry import get_recipe
+from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
+from .training.background import BackgroundMeasurements
 from .training.checkpointer import Checkpointer
 from .training.hooks import Hook, Hooks
 from .training.meter import ProgressMeter
@@ -98,6 +99,12 @@ class _Trainer:
         self.jsonl: JsonlSink | None = None
         self.folder: RunFolder | None = None
         self.checkpointer: Checkpointer | None = None
+        self.measurements = BackgroundMeasurements(self._emit_from_any_thread)
+        self.metrics: list = []
+
+    def _emit_from_any_thread(self, event: ev.Event) -> None:
+        # Measurements finish on their own thread; self.emit is looked up then, as it changes once the folder exists.
+        self.emit(event)
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -194,6 +201,8 @@ class _Trainer:
                          flip=config.data.augment in ("flip", "diff+flip"), crop=config.data.size)
             for index, dataset in enumerate(loaded)]
         self.recipe.attach_data([dataset.pixels for dataset in loaded])
+        self.metrics = [metric(config, device, [dataset.pixels for dataset in loaded])
+                        for metric in metrics_for(config.run.metrics, recipe_cls)]
         del loaded
         steps_per_epoch = max(batches.steps_per_epoch for batches in self.domain_batches)
         history = LossHistory(self.recipe.loss_names + self.recipe.stat_names)
@@ -207,13 +216,18 @@ class _Trainer:
         return state
 
     def _add_hooks(self, state: RunState) -> Hooks:
-        """The periodic work of every run: a sample grid every few epochs, a checkpoint every few minutes."""
+        """The periodic work of every run: a sample grid every few epochs, a checkpoint every few minutes, and
+        each metric on its own schedule."""
         run_options = self.config.run
         hooks = Hooks(state)
         sample_every = run_options.sample_every_epochs or max(1, math.ceil(SAMPLE_IMAGES / max(1, self.dataset_size)))
         hooks.add(Hook("samples", lambda: self.emit(self.samples.write(self.recipe, state)), every_epochs=sample_every))
         hooks.add(Hook("checkpoint", lambda: self._checkpoint(state),
                        every_seconds=run_options.checkpoint_every_minutes * 60, at_epoch_end=True))
+        for metric in self.metrics:
+            measure = lambda metric=metric: self.measurements.take(metric, self.recipe, state)  # noqa: E731
+            hooks.add(Hook(f"metric {metric.name}", measure, every_seconds=metric.every_seconds,
+                           every_epochs=metric.every_epochs))
         return hooks
 
     def _checkpoint(self, state: RunState) -> None:
@@ -278,6 +292,7 @@ class _Trainer:
             reason = state.reached()
 
         self._emit_step(meter.flush(force_event=True))
+        self.measurements.finish()
         if self.samples.last_step != state.step:
             self.emit(self.samples.write(self.recipe, state))
         if self.checkpointer.last_step != state.step:
@@ -321,6 +336,7 @@ def run(config: RunConfig, sink: Sink = null_sink, control: Control | None = Non
             raise DeviceError(message) from None
         raise
     finally:
+        trainer.measurements.finish()
         if trainer.jsonl is not None:
             trainer.jsonl.close()
 

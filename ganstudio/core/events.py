@@ -115,6 +115,18 @@ class CheckpointSaved(Event):
 
 
 @dataclass(frozen=True)
+class MetricMeasured(Event):
+    """A metric (core/metrics) measured the run as it was at `step`; `values` are its named numbers."""
+
+    kind: ClassVar[str] = "metric"
+    name: str
+    step: int
+    epoch: int
+    elapsed_seconds: float
+    values: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Paused(Event):
     kind: ClassVar[str] = "paused"
     step: int
@@ -161,7 +173,7 @@ class RunFinished(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (DataProgress, DatasetReady, RunStarted, StepProgress, EpochEnded, SamplesSaved,
-                CheckpointSaved, Paused, Resumed, Warning, RunFinished)
+                CheckpointSaved, MetricMeasured, Paused, Resumed, Warning, RunFinished)
 }
 
 

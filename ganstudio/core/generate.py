@@ -72,8 +72,8 @@ def load_generator(run_or_checkpoint: str | Path, checkpoint: str | Path | None 
     config = RunConfig.from_dict(state["config"])
     recipe_cls = get_recipe(state["model"])
     if not issubclass(recipe_cls, GeneratingRecipe):
-        raise ConfigError(f"{path.name} belongs to a {recipe_cls.label} run, which converts pictures rather than "
-                          "making them from seeds: use 'ganstudio translate --run RUN', or the Convert tab.")
+        raise ConfigError(f"{path.name} is from an image-to-image run ({recipe_cls.label}), which converts pictures "
+                          "rather than making them from seeds: use 'ganstudio translate --run RUN', or the Convert tab.")
     torch_device = select_device(device)
     recipe = recipe_cls(config, torch_device, resolve_precision("fp32", torch_device))
     try:

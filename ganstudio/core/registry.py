@@ -1,9 +1,10 @@
-"""The model registry: each trainable model registers its recipe class under a name (@register("dcgan")).
+"""The registry of models and metrics: each registers its class under a name (@register, @register_metric).
 
-Front ends ask the registry what there is (`recipes`, `recipes_of_kind`) and build their lists,
-flags and settings from each recipe's declarations, never from a model's name. Every module in
-core/recipes is imported, so a new model is one new file there; a model kept elsewhere is a Python
-file named in the GANSTUDIO_MODELS environment variable (paths separated like PATH).
+Front ends ask the registry what there is (`recipes`, `recipes_of_kind`, `metric_classes`) and build
+their lists, flags and settings from each class's declarations, never from a name. Every module in
+core/recipes and core/metrics is imported, so a new model or metric is one new file there; one kept
+elsewhere is a Python file named in the GANSTUDIO_PLUGINS environment variable (paths separated as
+in PATH).
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ TRANSLATE = "translate"
 
 RecipeClass = TypeVar("RecipeClass", bound=type)
 _RECIPES: dict[str, type] = {}
+_METRICS: dict[str, type] = {}
 _LOADED_FILES: set[str] = set()
-MODELS_VARIABLE = "GANSTUDIO_MODELS"
+PLUGINS_VARIABLE = "GANSTUDIO_PLUGINS"
 
 
 def register(name: str) -> Callable[[RecipeClass], RecipeClass]:
@@ -42,12 +44,26 @@ def register(name: str) -> Callable[[RecipeClass], RecipeClass]:
     return decorate
 
 
+def register_metric(name: str) -> Callable[[RecipeClass], RecipeClass]:
+    """Register a Metric subclass (core/metrics/base.py) under `name`, as @register does for models."""
+    def decorate(cls: RecipeClass) -> RecipeClass:
+        if name in _METRICS and _METRICS[name] is not cls:
+            raise ValueError(f"a metric named {name!r} is already registered")
+        _METRICS[name] = cls
+        cls.name = name
+        if not cls.label:
+            cls.label = name
+        return cls
+    return decorate
+
+
 def _load_builtin() -> None:
-    """Import every recipe module (each registers itself), then the model files GANSTUDIO_MODELS names."""
-    from . import recipes as package
-    for info in pkgutil.iter_modules(package.__path__):
-        importlib.import_module(f"{package.__name__}.{info.name}")
-    for entry in os.environ.get(MODELS_VARIABLE, "").split(os.pathsep):
+    """Import every recipe and metric module (each registers itself), then the files GANSTUDIO_PLUGINS names."""
+    from . import metrics, recipes
+    for package in (recipes, metrics):
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    for entry in os.environ.get(PLUGINS_VARIABLE, "").split(os.pathsep):
         if entry and entry not in _LOADED_FILES:
             _LOADED_FILES.add(entry)
             _load_model_file(Path(entry))
@@ -55,8 +71,8 @@ def _load_builtin() -> None:
 
 def _load_model_file(path: Path) -> None:
     if not path.is_file():
-        raise ConfigError(f"{MODELS_VARIABLE} names {path}, which is not a file; it should list Python files "
-                          "that each define a model.")
+        raise ConfigError(f"{PLUGINS_VARIABLE} names {path}, which is not a file; it should list Python files "
+                          "that each define a model or a metric.")
     name = f"ganstudio_model_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
@@ -94,3 +110,35 @@ def recipes_of_kind(kind: str) -> list[type]:
 
 def model_names() -> list[str]:
     return [recipe.name for recipe in recipes()]
+
+
+def metric_classes() -> list[type]:
+    """Every registered metric, by name."""
+    _load_builtin()
+    return [_METRICS[name] for name in sorted(_METRICS)]
+
+
+def get_metric(name: str) -> type:
+    _load_builtin()
+    try:
+        return _METRICS[name]
+    except KeyError:
+        known = ", ".join(sorted(_METRICS)) or "none yet"
+        raise ConfigError(f"There is no metric called '{name}'; the metrics are {known}.") from None
+
+
+def metrics_for(names: list[str], recipe_cls: type) -> list[type]:
+    """The metrics a run measures: those named, or with 'auto' every default one that fits the model."""
+    chosen: dict[str, type] = {}
+    for name in names:
+        if name == "none":
+            continue
+        if name == "auto":
+            chosen.update({metric.name: metric for metric in metric_classes()
+                           if metric.default_on and metric.measures(recipe_cls)})
+            continue
+        metric = get_metric(name)
+        if not metric.measures(recipe_cls):
+            raise ConfigError(f"The metric {name} does not measure {recipe_cls.name} runs.")
+        chosen[name] = metric
+    return list(chosen.values())

@@ -27,6 +27,7 @@ class RunHistory:
     epochs: tuple[ev.EpochEnded, ...] = ()
     samples: tuple[ev.SamplesSaved, ...] = ()
     checkpoints: tuple[ev.CheckpointSaved, ...] = ()
+    metrics: tuple[ev.MetricMeasured, ...] = ()
     warnings: tuple[ev.Warning, ...] = ()
     started: ev.RunStarted | None = None
     finished: ev.RunFinished | None = None
@@ -49,7 +50,8 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
     epochs: list[ev.EpochEnded] = []
     samples: list[ev.SamplesSaved] = []
     checkpoints: list[ev.CheckpointSaved] = []
-    stepped = (steps, epochs, samples, checkpoints)
+    metrics: list[ev.MetricMeasured] = []
+    stepped = (steps, epochs, samples, checkpoints, metrics)
     warnings: list[ev.Warning] = []
     started: ev.RunStarted | None = None
     finished: ev.RunFinished | None = None
@@ -69,6 +71,10 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
             # A segment stopped before its first step saves a grid at its start step again: the newer stands.
             _cut_after(kept, event.step - 1)
             kept.append(event)
+        elif isinstance(event, ev.MetricMeasured):
+            # Several metrics may measure one step, so only what lies after this step is an older segment's.
+            _cut_after(metrics, event.step)
+            metrics.append(event)
         elif isinstance(event, ev.RunStarted):
             for kept in stepped:
                 _cut_after(kept, event.start_step)
@@ -78,8 +84,9 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
             finished = event
         elif isinstance(event, ev.Warning):
             warnings.append(event)
-    return RunHistory(tuple(steps), tuple(epochs), tuple(samples), tuple(checkpoints), tuple(warnings), started,
-                      finished, segments)
+    return RunHistory(steps=tuple(steps), epochs=tuple(epochs), samples=tuple(samples),
+                      checkpoints=tuple(checkpoints), metrics=tuple(metrics), warnings=tuple(warnings),
+                      started=started, finished=finished, segments=segments)
 
 
 def replay_run(metrics_path: str | Path) -> RunHistory:
@@ -91,8 +98,8 @@ def sample_files(folder: RunFolder, history: RunHistory) -> list[SampleFile]:
     """The run's sample grids for a gallery: those of `history` still on disk, in training order.
 
     They are found by name in the run's samples folder, so a run copied from another computer (whose
-    metrics name its old place, perhaps with Windows separators) shows them too. A history without grids (a folder without its
-    metrics.jsonl) falls back to what the samples folder holds.
+    metrics name its old place, perhaps with Windows separators) shows them too. A history without
+    grids (a folder without its metrics.jsonl) falls back to what the samples folder holds.
     """
     if not history.samples:
         return folder.samples()

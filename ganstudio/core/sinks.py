@@ -67,6 +67,8 @@ class ConsoleSink:
             self._print(f"samples: {event.path}")
         elif isinstance(event, ev.CheckpointSaved):
             self._print(f"checkpoint: {event.path}")
+        elif isinstance(event, ev.MetricMeasured):
+            self._print(f"{event.name} at step {event.step:,}: {_format_values(event.values)}")
         elif isinstance(event, ev.Warning):
             self._print(f"warning: {event.message}")
         elif isinstance(event, ev.RunFinished):

@@ -225,8 +225,8 @@ def _run_generator(run: str | Path, direction: str, device: torch.device,
     config = folder.load_config()
     recipe = get_recipe(config.model.name)
     if not issubclass(recipe, TranslatingRecipe):
-        raise ConfigError(f"{folder.name} is a {recipe.label} run, which makes pictures from seeds rather than "
-                          "converting them: use 'ganstudio generate', or the Generate page.")
+        raise ConfigError(f"{folder.name} is not an image-to-image run: its model ({recipe.label}) makes pictures "
+                          "from seeds. Use 'ganstudio generate', or the Generate page.")
     if direction not in recipe.directions:
         raise ConfigError(f"{folder.name} converts {' and '.join(recipe.directions)} only, not '{direction}'.")
     path = Path(checkpoint).expanduser() if checkpoint else folder.latest_checkpoint()

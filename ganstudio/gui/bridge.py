@@ -78,6 +78,7 @@ class TrainingSession(QObject):
     epoch_ended = Signal(object)          # ev.EpochEnded
     samples_saved = Signal(object)        # ev.SamplesSaved
     checkpoint_saved = Signal(object)     # ev.CheckpointSaved
+    metric_measured = Signal(object)      # ev.MetricMeasured
     paused = Signal(object)               # ev.Paused
     resumed = Signal(object)              # ev.Resumed
     warning_raised = Signal(object)       # ev.Warning
@@ -213,6 +214,8 @@ class TrainingSession(QObject):
             self.samples_saved.emit(item)
         elif isinstance(item, ev.CheckpointSaved):
             self.checkpoint_saved.emit(item)
+        elif isinstance(item, ev.MetricMeasured):
+            self.metric_measured.emit(item)
         elif isinstance(item, ev.Paused):
             self._set_state("stopping" if stopping else "paused")
             self.paused.emit(item)

@@ -1,0 +1,1 @@
+"""Measures of a run's progress taken while it trains (the quality score is one), each registered by name."""
