@@ -16,17 +16,8 @@ from ganstudio.core import animation, engine
 from ganstudio.core.animation import enlarge_frames, find_ffmpeg, loop_latents, morph_frames
 from ganstudio.core.generate import load_generator
 from test_cli import ganstudio
+from test_cyclegan_cli import command
 from test_cyclegan_training import cyclegan_config, two_domains
-
-
-def command(capsys, *argv: str) -> tuple[int, str, str]:
-    """The exit code, stdout and stderr of `ganstudio ARGV`, run in this process (start-up costs seconds)."""
-    try:
-        code = main(list(argv))
-    except SystemExit as exit:
-        code = exit.code
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 @pytest.fixture(scope="module")

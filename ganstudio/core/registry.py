@@ -25,18 +25,18 @@ from .errors import ConfigError
 GENERATE = "generate"
 TRANSLATE = "translate"
 
-RecipeClass = TypeVar("RecipeClass", bound=type)
+Registered = TypeVar("Registered", bound=type)
 _RECIPES: dict[str, type] = {}
 _METRICS: dict[str, type] = {}
 _LOADED_FILES: set[str] = set()
 PLUGINS_VARIABLE = "GANSTUDIO_PLUGINS"
 
 
-def register(name: str) -> Callable[[RecipeClass], RecipeClass]:
-    def decorate(cls: RecipeClass) -> RecipeClass:
-        if name in _RECIPES and _RECIPES[name] is not cls:
-            raise ValueError(f"a model named {name!r} is already registered")
-        _RECIPES[name] = cls
+def _registrar(table: dict[str, type], what: str, name: str) -> Callable[[Registered], Registered]:
+    def decorate(cls: Registered) -> Registered:
+        if name in table and table[name] is not cls:
+            raise ValueError(f"a {what} named {name!r} is already registered")
+        table[name] = cls
         cls.name = name
         if not cls.label:
             cls.label = name
@@ -44,17 +44,14 @@ def register(name: str) -> Callable[[RecipeClass], RecipeClass]:
     return decorate
 
 
-def register_metric(name: str) -> Callable[[RecipeClass], RecipeClass]:
-    """Register a Metric subclass (core/metrics/base.py) under `name`, as @register does for models."""
-    def decorate(cls: RecipeClass) -> RecipeClass:
-        if name in _METRICS and _METRICS[name] is not cls:
-            raise ValueError(f"a metric named {name!r} is already registered")
-        _METRICS[name] = cls
-        cls.name = name
-        if not cls.label:
-            cls.label = name
-        return cls
-    return decorate
+def register(name: str) -> Callable[[Registered], Registered]:
+    """Register a recipe class (core/recipes/base.py) under `name`."""
+    return _registrar(_RECIPES, "model", name)
+
+
+def register_metric(name: str) -> Callable[[Registered], Registered]:
+    """Register a Metric subclass (core/metrics/base.py) under `name`."""
+    return _registrar(_METRICS, "metric", name)
 
 
 def _load_builtin() -> None:
