@@ -369,6 +369,6 @@ def resume(run_dir: str | Path, sink: Sink = null_sink, control: Control | None 
     if train.epochs is not None and done_epochs >= train.epochs and int(counters["position"]) == 0:
         raise ConfigError(f"This run already finished {done_epochs:,} epochs; ask for more epochs to go on.")
     if train.minutes is not None and float(counters["train_seconds"]) >= train.minutes * 60:
-        raise ConfigError(f"This run already trained its {train.minutes:g} minutes; give --minutes to train longer.")
+        raise ConfigError(f"This run already trained its {train.minutes:g} minutes; ask for more minutes to go on.")
     config.run.dir = str(folder.path)
     return run(config, sink, control, resume_from=path, _checkpoint=state)
