@@ -41,9 +41,10 @@ def test_a_metric_is_measured_each_epoch_logged_and_replayed(tiny_dataset, tmp_p
     result = engine.run(config_with(tiny_dataset, tmp_path / "run", ["toy-colour"]), sink)
     measured = sink.of(ev.MetricMeasured)
     assert [event.step for event in measured] == [5, 10, 15] and all(e.name == "toy-colour" for e in measured)
-    assert all(0 <= event.values["distance"] <= 3 for event in measured)
+    assert all(0 <= event.values["colour distance"] <= 3 for event in measured)
     finished_at = sink.index(sink.of(ev.RunFinished)[0])
     assert all(sink.index(event) < finished_at for event in measured), "the run waits for its measurements"
+    assert sink.of(ev.RunStarted)[0].metric_names == ("colour distance",)
     history = replay_run(result.run_dir / "metrics.jsonl")
     assert [event.step for event in history.metrics] == [5, 10, 15]
 
@@ -78,4 +79,4 @@ def test_the_cli_takes_and_prints_a_metric(tiny_dataset, tmp_path):
                        "--epochs", "1", "--device", "cpu", "--metrics", "toy-colour", "--run", str(tmp_path / "run"),
                        env_extra=env)
     assert result.returncode == 0, result.stderr
-    assert "toy-colour at step 5: distance " in result.stdout
+    assert "toy-colour at step 5: colour distance " in result.stdout

@@ -16,7 +16,7 @@ from ganstudio.core.registry import register_metric
 class MeanColourDistance(Metric):
     label = "Colour distance"
     summary = "how far the mean colour of 16 samples is from the data's (lower is better)"
-    value_names = ("distance",)
+    value_names = ("colour distance",)
     default_on = False
     every_epochs = 1
     fail_after_step: int | None = None  # a test sets this to see a measurement fail
@@ -34,5 +34,5 @@ class MeanColourDistance(Metric):
         if self.fail_after_step is not None:
             raise RuntimeError("the toy metric was told to fail")
         sample_mean = pictures.reshape(-1, 3).mean(0) / 255.0
-        return {"distance": float(np.abs(sample_mean - self.data_mean).sum())}
+        return {"colour distance": float(np.abs(sample_mean - self.data_mean).sum())}
 

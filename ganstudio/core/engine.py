@@ -249,7 +249,8 @@ class _Trainer:
             batch_size=state.batch_size, steps_per_epoch=state.steps_per_epoch, start_step=state.step,
             start_epoch=state.epoch, target=state.target.describe(), total_steps=state.target.total_steps,
             loss_names=recipe.loss_names, stat_names=recipe.stat_names, visual_names=type(recipe).visual_names,
-            parameters=recipe.parameter_count())
+            parameters=recipe.parameter_count(),
+            metric_names=tuple(name for metric in self.metrics for name in metric.value_names))
 
     def _pause(self, state: RunState, meter: ProgressMeter) -> None:
         """Wait, cooperatively, until resumed or stopped; the pause counts as no training time."""

@@ -62,6 +62,7 @@ class RunStarted(Event):
     stat_names: tuple[str, ...]
     visual_names: tuple[str, ...]
     parameters: int
+    metric_names: tuple[str, ...] = ()  # the values the run's metrics report (MetricMeasured.values' keys)
 
 
 @dataclass(frozen=True)

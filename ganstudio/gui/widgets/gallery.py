@@ -97,6 +97,12 @@ class SampleGallery(QWidget):
         layout.addLayout(timeline)
         self._update_controls()
 
+    def set_row_names(self, names: tuple[str, ...]) -> None:
+        """Name the rows of the model's sample grids (its declared visual_names) in the picture's tooltip."""
+        rows = [name.replace("_", " ") for name in names]
+        words = f"Rows, top to bottom: {', '.join(rows)}. " if len(rows) > 1 else ""
+        self.view.setToolTip(f"{words}Click to enlarge")
+
     # -- filling -----------------------------------------------------------------------------------
 
     def clear(self) -> None:

@@ -213,6 +213,8 @@ class MetricsPlot(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self._panels: list[_Panel] = []
+        self._layout: tuple = ()
+        self._metric_panel: _Panel | None = None
         self._dirty = False
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
@@ -257,10 +259,14 @@ class MetricsPlot(QWidget):
 
     # -- building ----------------------------------------------------------------------------------
 
-    def set_series(self, loss_names: tuple[str, ...], stat_names: tuple[str, ...]) -> None:
-        """Lay out the curves the model declares; keeps the data when the names are unchanged."""
-        if self._panels and (self._panels[0].names, self._panel_names(1)) == (tuple(loss_names), tuple(stat_names)):
+    def set_series(self, loss_names: tuple[str, ...], stat_names: tuple[str, ...],
+                   metric_names: tuple[str, ...] = ()) -> None:
+        """Lay out the curves the model declares, and a third plot for the run's metrics if it has any;
+        keeps the data when the names are unchanged."""
+        wanted = (tuple(loss_names), tuple(stat_names), tuple(metric_names))
+        if self._panels and self._layout == wanted:
             return
+        self._layout = wanted
         self.graphics.clear()
         self._panels = []
         self._since_redraw.invalidate()  # another run's curves: draw them at once
@@ -277,9 +283,24 @@ class MetricsPlot(QWidget):
             self._panels.append(_Panel(stat_plot, tuple(stat_names), colours[start:] + colours[:start]))
             self.graphics.ci.layout.setRowStretchFactor(0, 3)
             self.graphics.ci.layout.setRowStretchFactor(1, 2)
-        loss_plot.setLabel("bottom", "step" if not stat_names else "")
-        if stat_names:
-            self._panels[1].plot.setLabel("bottom", "step")
+        self._metric_panel = None
+        if metric_names:
+            row = len(self._panels)
+            metric_plot = self.graphics.addPlot(row=row, col=0, axisItems={"left": AlignedLeftAxis(left_axes)})
+            self._style(metric_plot)
+            metric_plot.setXLink(loss_plot)
+            start = (len(loss_names) + len(stat_names)) % len(colours)
+            self._metric_panel = _Panel(metric_plot, tuple(metric_names), colours[start:] + colours[:start])
+            for curve in self._metric_panel.smooth_curves.values():
+                # A metric is measured every few minutes: each measurement is a marked point, never smoothed.
+                curve.setSymbol("o")
+                curve.setSymbolSize(5)
+                curve.setSymbolPen(curve.opts["pen"])
+                curve.setSymbolBrush(curve.opts["pen"].color())
+            self._panels.append(self._metric_panel)
+            self.graphics.ci.layout.setRowStretchFactor(row, 2)
+        for index, panel in enumerate(self._panels):
+            panel.plot.setLabel("bottom", "step" if index == len(self._panels) - 1 else "")
         self.placeholder.hide()
         self.graphics.show()
 
@@ -297,9 +318,6 @@ class MetricsPlot(QWidget):
             axis.setPen(pg.mkPen(colours.muted))
             axis.setTextPen(pg.mkPen(colours.muted))
             axis.setTickPen(pg.mkPen(blend(colours.base, colours.muted, GRID_SHARE)))
-
-    def _panel_names(self, index: int) -> tuple[str, ...]:
-        return self._panels[index].names if len(self._panels) > index else ()
 
     def _style(self, plot: pg.PlotItem) -> None:
         plot.showGrid(x=True, y=True, alpha=1.0)
@@ -328,11 +346,23 @@ class MetricsPlot(QWidget):
         if not steps or not self._panels:
             return
         xs = np.fromiter((event.step for event in steps), np.float64, len(steps))
-        for panel, source in zip(self._panels, ("losses", "stats")):
+        for panel, source in zip([panel for panel in self._panels if panel is not self._metric_panel],
+                                 ("losses", "stats")):
             for name, buffer in panel.buffers.items():
                 values = np.fromiter((getattr(event, source).get(name, np.nan) for event in steps), np.float64,
                                      len(steps))
                 buffer.extend(xs, values)
+        self._mark_dirty()
+
+    def append_metrics(self, measured: Iterable[ev.MetricMeasured]) -> None:
+        """Add metric values (live or replayed) to the metrics plot; values it has no curve for are left out."""
+        if self._metric_panel is None:
+            return
+        for event in measured:
+            for name, value in event.values.items():
+                buffer = self._metric_panel.buffers.get(name)
+                if buffer is not None:
+                    buffer.extend(np.array([event.step], np.float64), np.array([value], np.float64))
         self._mark_dirty()
 
     def truncate_after(self, step: int) -> None:
@@ -351,7 +381,8 @@ class MetricsPlot(QWidget):
         """The smoothed curve as drawn (for tests and export)."""
         for panel in self._panels:
             if name in panel.buffers:
-                return panel.buffers[name].smoothed_curve(smoothing_window(self.smoothing.value()))
+                window = 1 if panel is self._metric_panel else smoothing_window(self.smoothing.value())
+                return panel.buffers[name].smoothed_curve(window)
         raise KeyError(name)
 
     def _mark_dirty(self) -> None:
@@ -378,8 +409,9 @@ class MetricsPlot(QWidget):
             return
         self._dirty = False
         self._since_redraw.start()
-        window = smoothing_window(self.smoothing.value())
+        smoothing = smoothing_window(self.smoothing.value())
         for panel in self._panels:
+            window = 1 if panel is self._metric_panel else smoothing
             for name, buffer in panel.buffers.items():
                 x, y = buffer.raw()
                 sx, sy = buffer.smoothed_curve(window)
