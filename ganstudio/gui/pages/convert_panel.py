@@ -25,10 +25,9 @@ from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
-from ..widgets.drop_target import local_paths
+from ..widgets.drop_target import IMAGE_SUFFIXES, local_paths
 from ..widgets.image_view import ImageView
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
-from .dataset_page import IMAGE_SUFFIXES
 from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}

@@ -28,6 +28,7 @@ from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
 from ..widgets.common import Banner, button, label, refresh_style, settings_column
+from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop
 from ..widgets.image_view import ImageView
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import Workspace
@@ -45,8 +46,6 @@ FIT_TIPS = {
     "pad": "Fit the whole picture inside the square and fill the rest with the background colour.",
     "stretch": "Squash or stretch the whole picture into the square. Nothing is lost, but shapes change.",
 }
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
-                  ".tga", ".ico", ".qoi", ".jfif", ".dib")
 
 
 @dataclass
@@ -101,16 +100,6 @@ def prepare_preview(source: SourceFile | None, demo_pixels: np.ndarray | None, l
     finally:
         image.close()
     return PreviewResult(original, original_size, prepared, label_text)
-
-
-def paths_from_drop(paths: list[str]) -> list[str]:
-    """Keep what can hold pictures: folders, zip archives and picture files (other files are ignored)."""
-    kept = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir() or path.suffix.lower() == ".zip" or path.suffix.lower() in IMAGE_SUFFIXES:
-            kept.append(str(path))
-    return kept
 
 
 class DropZone(QFrame):
