@@ -1,4 +1,4 @@
-"""Dropped files and folders: a framed area that takes them, with its own Open buttons, and which of them hold pictures."""
+"""Dropped files and folders: a framed area that takes them, with Open buttons, and which of them hold pictures."""
 
 from __future__ import annotations
 

@@ -24,6 +24,13 @@ def field_label(text: str) -> QLabel:
     return widget
 
 
+def growing_form(parent: QWidget | None = None) -> QFormLayout:
+    """A form whose fields take all the width its column gives them, as every settings form here does."""
+    form = QFormLayout(parent)
+    form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+    return form
+
+
 def shrinkable_combo() -> QComboBox:
     """A combo box that fits a narrow panel, eliding its text, rather than widening the panel past its edge."""
     box = QComboBox()
