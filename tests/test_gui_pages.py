@@ -118,3 +118,14 @@ def test_another_pages_run_locks_the_form_and_says_where_it_trains(qtbot, make_w
     page = window.train_page
     assert not page.settings_widget.isEnabled() and not page.pause_button.isEnabled()
     assert "Image to image page" in page.locked_note.text()
+
+
+def test_the_open_advanced_settings_fit_the_settings_column(qtbot, make_window, tiny_dataset):
+    window = make_window(tiny_dataset, window_size=(1360, 860))  # the window's first size
+    page = window.train_page
+    page.models.ensure_listed()
+    page.advanced_toggle.setChecked(True)
+    viewport = page.settings_widget.parentWidget()
+    qtbot.waitUntil(lambda: page.settings_widget.isVisible())
+    assert page.settings_widget.minimumSizeHint().width() <= viewport.width(), \
+        "a row wider than the column would cut every field off at its right edge"

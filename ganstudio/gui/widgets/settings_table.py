@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout,
 
 from ...core.config import RunConfig
 from ..settings import AppSettings
-from .forms import field_label, select_data, shrinkable_combo
+from .forms import add_setting_row, field_label, select_data, shrinkable_combo
 
 CHOICE, INT, FLOAT, CHECK = "choice", "int", "float", "check"
 LENGTHS = {
@@ -83,9 +83,6 @@ class Setting:
             widget.setSpecialValueText(self.special)
         widget.setToolTip(self.tooltip)
         return widget
-
-    def row_label(self) -> str:
-        return "" if self.kind == CHECK else self.label
 
 
 def fill_choice(box: QComboBox, items) -> None:
@@ -190,7 +187,7 @@ class SettingsTable:
             widget = row.make()
             self._widgets[row.key] = widget
             self._forms[row.key] = form
-            form.addRow(field_label(row.row_label()), widget)
+            add_setting_row(form, row.label, widget)
             if row.kind == CHOICE:
                 widget.activated.connect(lambda index, key=row.key: self._wanted.pop(key, None))
 
