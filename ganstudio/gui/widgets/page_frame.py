@@ -43,13 +43,15 @@ def page_frame(page: QWidget, title: str, subtitle: str = "", widgets=(), wrap_s
     return PageFrame(column, header, heading, subtitle_label, banner)
 
 
-def side_by_side(first: QWidget, second: QWidget, sizes: list[int], growing: int = 1) -> QSplitter:
-    """Two panels split left and right at `sizes`; the `growing` one (0 or 1) takes the window's extra width
-    and can never be dragged shut."""
+def side_by_side(first: QWidget, second: QWidget, sizes: list[int], growing: int = 1,
+                 takes_extra_width: bool = True) -> QSplitter:
+    """Two panels split left and right at `sizes`; the `growing` one (0 or 1) can never be dragged shut and,
+    when it `takes_extra_width`, gets all of a wider window (else both grow in proportion)."""
     splitter = QSplitter(Qt.Orientation.Horizontal)
     splitter.addWidget(first)
     splitter.addWidget(second)
-    splitter.setStretchFactor(growing, 1)
+    if takes_extra_width:
+        splitter.setStretchFactor(growing, 1)
     splitter.setCollapsible(growing, False)
     splitter.setSizes(sizes)
     return splitter
