@@ -88,7 +88,8 @@ def open_window(size: int):
     window.show()
     window.show_page("train")
     page = window.train_page
-    page.device_choice.setCurrentIndex(max(0, page.device_choice.findData("cpu")))
+    device = page.settings_table["device"]
+    device.setCurrentIndex(max(0, device.findData("cpu")))
     return window
 
 
@@ -97,8 +98,9 @@ def run_app(window, minutes: float, heartbeat_ms: int = HEARTBEAT_MS, steps: int
     from PySide6.QtCore import QElapsedTimer, QEventLoop, Qt, QTimer
 
     page, session = window.train_page, window.workspace.session
-    page.length_choice.setCurrentIndex(page.length_choice.findData("steps" if steps else "minutes"))
-    page.length_value.setValue(steps or minutes)
+    length = page.settings_table["length"]
+    length.setCurrentIndex(length.findData("steps" if steps else "minutes"))
+    page.settings_table["length_amount"].setValue(steps or minutes)
     loop = QEventLoop()
     lateness: list[float] = []
     clock = QElapsedTimer()

@@ -143,14 +143,14 @@ def test_keyboard_shortcuts_switch_pages(qtbot, make_window, tiny_dataset):
 def test_the_window_remembers_its_page_and_settings(qtbot, make_window, tiny_dataset):
     window = make_window(dataset=tiny_dataset)
     window.show_page("runs")
-    window.train_page.batch_size.setValue(24)
+    window.train_page.settings_table["batch_size"].setValue(24)
     window.image_to_image_page.converter.max_side.setValue(512)
     window.close()
     saved_geometry = window.settings.bytes_value("window/geometry")
     assert saved_geometry is not None and window.settings.bytes_value("splitters/train") is not None
     again = make_window(window_size=None)
     assert again.current_page_key() == "runs"
-    assert again.train_page.batch_size.value() == 24
+    assert again.train_page.settings_table["batch_size"].value() == 24
     assert again.image_to_image_page.converter.max_side.value() == 512, "Convert's largest side is remembered"
     assert again.restoreGeometry(saved_geometry)
     assert again.workspace.dataset.paths == [str(tiny_dataset)]

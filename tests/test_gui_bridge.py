@@ -76,9 +76,9 @@ def test_the_first_run_invitation_gives_way_once_training_starts(qtbot, make_win
     window = make_window(dataset=None, engine=FakeEngine(steps=10))
     page = window.train_page
     assert page.subtitle.text().startswith("The built-in demo is ready")
-    assert not page.length_form.isRowVisible(page.length_value), "Automatic needs no amount, nor its empty row"
-    page.length_choice.setCurrentIndex(page.length_choice.findData("steps"))
-    assert page.length_form.isRowVisible(page.length_value)
+    assert not page.settings_table.row_shown("length_amount"), "Automatic needs no amount, nor its empty row"
+    page.settings_table["length"].setCurrentIndex(page.settings_table["length"].findData("steps"))
+    assert page.settings_table.row_shown("length_amount")
     with qtbot.waitSignal(window.workspace.session.thread_ended, timeout=20_000):
         assert page.start()
     assert page.subtitle.text() == page.usual_subtitle

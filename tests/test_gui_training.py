@@ -44,9 +44,9 @@ def test_a_real_run_fills_the_plot_and_the_gallery(qtbot, make_window, tiny_data
 def test_the_form_becomes_the_run_config(qtbot, make_window, tiny_dataset):
     window = make_window(dataset=tiny_dataset)
     page = window.train_page
-    page.length_choice.setCurrentIndex(page.length_choice.findData("epochs"))
-    page.length_value.setValue(7)
-    page.batch_size.setValue(16)
+    page.settings_table["length"].setCurrentIndex(page.settings_table["length"].findData("epochs"))
+    page.settings_table["length_amount"].setValue(7)
+    page.settings_table["batch_size"].setValue(16)
     qtbot.waitUntil(lambda: page.machine is not None, timeout=30_000)
     assert page.model_choice.currentData() == "dcgan", "the registry's first model of pictures from noise"
     preset, loss = page.model_options.widget("preset"), page.model_options.widget("loss")
@@ -59,8 +59,9 @@ def test_the_form_becomes_the_run_config(qtbot, make_window, tiny_dataset):
     assert config.model.options["preset"] == "sketch"
     get_recipe("dcgan").resolve_config(config, torch.device("cpu"))
     assert config.model.g_width == 16, "half the CPU default of 32"
-    assert page.device_choice.itemText(0).startswith("Automatic — ")
-    assert any("CPU" in page.device_choice.itemText(i) for i in range(page.device_choice.count()))
+    device = page.settings_table["device"]
+    assert device.itemText(0).startswith("Automatic — ")
+    assert any("CPU" in device.itemText(i) for i in range(device.count()))
 
 
 def test_pause_holds_a_real_run_until_resumed(qtbot, make_window, tiny_dataset, tmp_path):

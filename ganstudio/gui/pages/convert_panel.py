@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
-                               QSpinBox, QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem,
+                               QSpinBox, QStackedWidget, QTreeWidget, QTreeWidgetItem,
                                QVBoxLayout, QWidget)
 
 from ... import __version__
@@ -25,10 +25,10 @@ from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
-from ..widgets.drop_target import local_paths
+from ..widgets.drop_target import IMAGE_SUFFIXES, local_paths
 from ..widgets.image_view import ImageView
+from ..widgets.page_frame import side_by_side
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
-from .dataset_page import IMAGE_SUFFIXES
 from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}
@@ -110,8 +110,7 @@ class ConvertPanel(QWidget):
     # -- layout ------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self._build_model_panel())
+        model_panel = self._build_model_panel()
         self.stack = QStackedWidget()
         self.drop_panel = self._build_drop_panel()
         self.picture_panel = self._build_picture_panel()
@@ -125,14 +124,10 @@ class ConvertPanel(QWidget):
         self.banner = Banner()
         right_layout.addWidget(self.banner)
         right_layout.addWidget(self.stack, 1)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(1, 1)
-        splitter.setCollapsible(1, False)
-        splitter.setSizes([360, 900])
-        self.splitter = splitter
+        self.splitter = side_by_side(model_panel, right, [360, 900])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 10, 0, 0)
-        layout.addWidget(splitter)
+        layout.addWidget(self.splitter)
 
     def _build_model_panel(self) -> QWidget:
         panel, _, column = settings_column(300, 440, spacing=8)

@@ -17,7 +17,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
-                               QSplitter, QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
 from ...core.config import FITS, SIZES, DataConfig
 from ...core.data.cache import load_dataset
@@ -27,8 +27,10 @@ from ...core.data.sources import SourceFile, SourceReader, list_sources
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import Banner, button, label, refresh_style, settings_column
+from ..widgets.common import button, label, refresh_style, settings_column
+from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop
 from ..widgets.image_view import ImageView
+from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import Workspace
 
@@ -45,8 +47,6 @@ FIT_TIPS = {
     "pad": "Fit the whole picture inside the square and fill the rest with the background colour.",
     "stretch": "Squash or stretch the whole picture into the square. Nothing is lost, but shapes change.",
 }
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
-                  ".tga", ".ico", ".qoi", ".jfif", ".dib")
 
 
 @dataclass
@@ -101,16 +101,6 @@ def prepare_preview(source: SourceFile | None, demo_pixels: np.ndarray | None, l
     finally:
         image.close()
     return PreviewResult(original, original_size, prepared, label_text)
-
-
-def paths_from_drop(paths: list[str]) -> list[str]:
-    """Keep what can hold pictures: folders, zip archives and picture files (other files are ignored)."""
-    kept = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir() or path.suffix.lower() == ".zip" or path.suffix.lower() in IMAGE_SUFFIXES:
-            kept.append(str(path))
-    return kept
 
 
 class DropZone(QFrame):
@@ -174,8 +164,6 @@ class DatasetPage(QWidget):
     # -- layout ------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        self.heading = label("Dataset", "h1")
-        self.subtitle = label("", "muted")
         self.open_folder_button = button("Open folder…", "folder", on_click=self.choose_folder,
                                          tooltip="Use every picture in a folder and its subfolders (Ctrl+O)")
         self.open_files_button = button("Pictures…", "images", on_click=self.choose_files,
@@ -184,15 +172,9 @@ class DatasetPage(QWidget):
                                       tooltip="Use the pictures inside a zip archive, without unpacking it")
         self.demo_button = button("Demo", "shapes", on_click=self.use_demo,
                                   tooltip="The built-in demo: 3,000 colourful shapes GAN Studio draws itself")
-        header = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(self.heading)
-        titles.addWidget(self.subtitle)
-        header.addLayout(titles, 1)
-        for widget in (self.open_folder_button, self.open_files_button, self.open_zip_button, self.demo_button):
-            header.addWidget(widget)
-        self.banner = Banner()
+        frame = page_frame(self, "Dataset", "", (self.open_folder_button, self.open_files_button,
+                                                 self.open_zip_button, self.demo_button))
+        self.heading, self.subtitle, self.banner = frame.heading, frame.subtitle, frame.banner
 
         # The main area: drop zone, scan progress, or the grid.
         self.drop_zone = DropZone(self)
@@ -203,12 +185,7 @@ class DatasetPage(QWidget):
             self.stack.addWidget(widget)
 
         side = self._build_side_panel()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self.stack)
-        self.splitter.addWidget(side)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setCollapsible(0, False)
-        self.splitter.setSizes([760, 340])
+        self.splitter = side_by_side(self.stack, side, [760, 340], growing=0)
 
         self.next_button = button("Next: train on these pictures", "chevron-right", primary=True,
                                   on_click=lambda: self.workspace.page_requested.emit("train"))
@@ -217,13 +194,8 @@ class DatasetPage(QWidget):
         footer.addWidget(self.footer_note, 1)
         footer.addWidget(self.next_button)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 14)
-        layout.setSpacing(10)
-        layout.addLayout(header)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.splitter, 1)
-        layout.addLayout(footer)
+        frame.column.addWidget(self.splitter, 1)
+        frame.column.addLayout(footer)
 
     def _build_scan_panel(self) -> QWidget:
         panel = QWidget()

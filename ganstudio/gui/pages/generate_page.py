@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QSpinBox,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+                               QTabWidget, QVBoxLayout, QWidget)
 
 from ...core.animation import (DEFAULT_FPS, DEFAULT_FRAMES_EACH_WAY, find_ffmpeg, morph_frames, morph_metadata,
                                 write_animation)
@@ -24,8 +24,9 @@ from ...core.fileio import atomic_write_text
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
-from ..widgets.common import Banner, button, label, settings_column
+from ..widgets.common import button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
+from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
 
@@ -95,14 +96,6 @@ class GeneratePage(QWidget):
     # -- layout ------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        header = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(label("Generate", "h1"))
-        self.subtitle = label("Make new pictures with a trained model. Each seed always gives the same picture.",
-                              "muted")
-        titles.addWidget(self.subtitle)
-        header.addLayout(titles, 1)
         self.run_choice = QComboBox()
         self.run_choice.setMinimumWidth(300)
         self.run_choice.setToolTip("The trained run to make pictures with")
@@ -111,11 +104,10 @@ class GeneratePage(QWidget):
         self.checkpoint_choice.setMinimumWidth(200)
         self.checkpoint_choice.setToolTip("Which saved moment of training to use; the latest is usually best")
         self.checkpoint_choice.currentIndexChanged.connect(self._checkpoint_chosen)
-        header.addWidget(label("Run", "muted"))
-        header.addWidget(self.run_choice)
-        header.addWidget(label("Checkpoint", "muted"))
-        header.addWidget(self.checkpoint_choice)
-        self.banner = Banner()
+        frame = page_frame(self, "Generate", "Make new pictures with a trained model. Each seed always gives the "
+                           "same picture.", (label("Run", "muted"), self.run_choice, label("Checkpoint", "muted"),
+                                             self.checkpoint_choice))
+        self.subtitle, self.banner = frame.subtitle, frame.banner
 
         controls = self._build_controls()
         self.tabs = QTabWidget()
@@ -149,19 +141,8 @@ class GeneratePage(QWidget):
         animation_layout.addWidget(self.animation_caption, 0, Qt.AlignmentFlag.AlignHCenter)
         self.tabs.addTab(animation, icon("film"), "Animation")
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(controls)
-        splitter.addWidget(self.tabs)
-        splitter.setStretchFactor(1, 1)
-        splitter.setSizes([300, 900])
-        splitter.setCollapsible(1, False)
-        self.splitter = splitter
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 14)
-        layout.setSpacing(10)
-        layout.addLayout(header)
-        layout.addWidget(self.banner)
-        layout.addWidget(splitter, 1)
+        self.splitter = side_by_side(controls, self.tabs, [300, 900])
+        frame.column.addWidget(self.splitter, 1)
         # Only while the grid has the focus: a bare letter must not fire from anywhere in the window.
         QShortcut(QKeySequence("S"), self.grid, activated=self.toggle_star,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)

@@ -12,26 +12,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout, QHBoxLayout,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QTabWidget, QVBoxLayout, QWidget
 
 from ...core import events as ev
 from ...core.config import DataConfig, RunConfig
 from ...core.data.demo import DAY_NIGHT_COUNT
 from ...core.data.scan import DatasetReport, ScanCancelled
 from ...core.registry import TRANSLATE
-from ...core.runs import RunFolder
-from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import Banner, button, label, settings_column
-from ..widgets.drop_target import DropTarget, local_paths
+from ..widgets.common import button, label, settings_column
+from ..widgets.drop_target import IMAGE_SUFFIXES, DropTarget, local_paths, paths_from_drop
+from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, growing_form, shrinkable_combo
+from ..widgets.page_frame import page_frame, side_by_side
+from ..widgets.settings_table import CHOICE, Length, Setting, SettingsTable
 from ..workspace import Workspace
-from .run_controls import RunControls
 from .convert_panel import ConvertPanel
-from .dataset_page import IMAGE_SUFFIXES, paths_from_drop
-from .train_page import LENGTHS
-from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, select_data, shrinkable_combo
+from .run_controls import TrainingPage
 
 # The sizes the page offers (of those the model trains at): 512 px is for a GPU and the command line.
 SIZES = (128, 256)
@@ -42,6 +39,18 @@ DOMAIN_HINTS = {
 DEMO_WORDS = {"A": "Built-in scenes by day", "B": "Built-in scenes by night"}
 LISTED_SKIPPED = 12
 SUBTITLE = "Teach a network to turn one kind of picture into another, then convert your pictures."
+# In the order shown: "model" rows under Model (before the model's own), "main" ones under Training.
+SETTINGS = (
+    Setting("size", "data.size", CHOICE, "Size",
+            "The size the networks train at. 128 px is quick enough for a CPU; 256 px shows finer detail but each "
+            "step is four times the work.", 128, items=tuple((size, f"{size} × {size} px") for size in SIZES),
+            place="model"),
+    Length("How long to train. Automatic: about 300,000 pictures shown to the networks (the demo: 4 minutes on a "
+           "CPU, which gives rough night scenes; ten minutes look right). You can always stop early or continue "
+           "later.", {"minutes": 10, "epochs": 20, "steps": 5000}),
+    Setting("device", "train.device", CHOICE, "Device", "Where to train. A GPU is many times faster than the CPU.",
+            "auto", items=(("auto", "Automatic (looking…)"),)),
+)
 
 
 @dataclass
@@ -75,68 +84,47 @@ def check_domain(task: Task, paths: list[str], size: int, model: str | None) -> 
     return loaded.report
 
 
-class ImageToImagePage(RunControls, QWidget):
+class ImageToImagePage(TrainingPage):
     key = "image-to-image"
     title = "Image to image"
     icon_name = "image-to-image"
+    settings_prefix = "i2i"
     usual_subtitle = SUBTITLE
+    no_gpu_tip = ("No GPU was found, so training runs on the CPU: the light networks at 128 px take about ten "
+                  "minutes for the demo to look right, hours for photos. A GPU is many times faster.")
+    ready_words = "The model is ready to convert pictures."
 
     domain_checked = Signal(str)  # "A" or "B": its counts are shown
 
     def __init__(self, workspace: Workspace):
-        super().__init__()
-        self.workspace = workspace
-        self.session = workspace.session
-        self.machine: MachineInfo | None = None
+        super().__init__(workspace)
         self.demo = True
         self.domains = {"A": Domain(), "B": Domain()}
-        self.started: ev.RunStarted | None = None
         self._ready_events = 0  # DatasetReady events of the current run: the first is domain A's
         self._build()
         self._restore_settings()
-        self._connect()
+        self._connect_session()
         self._set_running(False)
         if self.demo and not workspace.settings.value("i2i/has_trained", False):
             self.subtitle.setText("The built-in day and night scenes are ready: press Train to watch a network "
                                   "learn to turn day into night.")
         for side in self.domains:
             self._check(side)
-        workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, name="probe")
+        self._probe_machine()
 
     # -- layout ------------------------------------------------------------------------------------
 
     def _build(self) -> None:
-        header = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(label("Image to image", "h1"))
-        self.subtitle = label(SUBTITLE, "muted", wrap=True)
-        titles.addWidget(self.subtitle)
-        header.addLayout(titles, 1)
-        self.start_button = button("Train", "play", primary=True, on_click=self.start,
-                                   tooltip="Start training on domains A and B with these settings (Ctrl+Enter)")
-        self.start_button.setMinimumWidth(110)
-        self.pause_button = button("Pause", "pause", on_click=self.toggle_pause,
-                                   tooltip="Pause after the current step; nothing is lost (Ctrl+P)")
-        self.stop_button = button("Stop", "stop", on_click=self.stop,
-                                  tooltip="Stop after the current step and save a checkpoint; you can continue "
-                                          "later from the Runs page (Ctrl+.)")
-        self.run_buttons = (self.start_button, self.pause_button, self.stop_button)
-        for widget in self.run_buttons:
-            header.addWidget(widget)
-        self.banner = Banner()
+        self.run_buttons = self._run_buttons("Start training on domains A and B with these settings (Ctrl+Enter)")
+        frame = page_frame(self, "Image to image", SUBTITLE, self.run_buttons, wrap_subtitle=True)
+        self.subtitle, self.banner = frame.subtitle, frame.banner
 
         train_tab = QWidget()
-        self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        self.splitter.addWidget(self._build_settings())
-        self.splitter.addWidget(self._build_live(plot_share=[480, 460]))
+        self.splitter = side_by_side(self._build_settings(), self._build_live(plot_share=[480, 460]), [360, 900])
         self.gallery.view.set_placeholder("Sample grids appear here: each column a picture, the rows real A, "
                                           "A turned into B, and back to A; then the same from B.")
         self.gallery.slider.setToolTip("Scrub through training: the same pictures each time, so you see the "
                                        "translation improve")
-        self.splitter.setStretchFactor(1, 1)
-        self.splitter.setCollapsible(1, False)
-        self.splitter.setSizes([360, 900])
         train_layout = QVBoxLayout(train_tab)
         train_layout.setContentsMargins(0, 10, 0, 0)
         train_layout.addWidget(self.splitter)
@@ -146,13 +134,7 @@ class ImageToImagePage(RunControls, QWidget):
         self.tabs.addTab(train_tab, icon("train"), "Train")
         self.tabs.addTab(self.converter, icon("image-to-image"), "Convert pictures")
         self.tabs.currentChanged.connect(self._tab_changed)
-
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 14)
-        layout.setSpacing(10)
-        layout.addLayout(header)
-        layout.addWidget(self.banner)
-        layout.addWidget(self.tabs, 1)
+        frame.column.addWidget(self.tabs, 1)
         self.setAcceptDrops(True)
 
     def _build_settings(self) -> QWidget:
@@ -180,48 +162,23 @@ class ImageToImagePage(RunControls, QWidget):
             column.addWidget(zone)
 
         column.addWidget(label("Model", "h2"))
-        form = QFormLayout()
-        form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        model_form = growing_form()
+        model_form.setLabelAlignment(Qt.AlignmentFlag.AlignLeft)
         self.model_choice = shrinkable_combo()
         self.model_choice.setToolTip("How the pictures are turned into the other kind.")
-        form.addRow(field_label("Model"), self.model_choice)
-        self.size_choice = shrinkable_combo()
-        for size in SIZES:
-            self.size_choice.addItem(f"{size} × {size} px", size)
-        self.size_choice.setToolTip("The size the networks train at. 128 px is quick enough for a CPU; 256 px "
-                                    "shows finer detail but each step is four times the work.")
-        self.size_choice.currentIndexChanged.connect(self._size_changed)
-        form.addRow(field_label("Size"), self.size_choice)
-        self.model_options = ModelOptionsForm(form)
+        model_form.addRow(field_label("Model"), self.model_choice)
+        column.addLayout(model_form)
+        column.addWidget(label("Training", "h2"))
+        training_form = growing_form()
+        column.addLayout(training_form)
+        self.settings_table = SettingsTable(SETTINGS, self.workspace.settings, self.settings_prefix)
+        self.settings_table.build({"model": model_form, "main": training_form})
+        self.settings_table["size"].currentIndexChanged.connect(self._size_changed)
+        self.model_options = ModelOptionsForm(model_form)
         # Before each model kept its own settings, the page stored them under i2i/ directly.
         self.models = ModelPicker(TRANSLATE, self.model_choice, self.model_options, self.workspace.settings, "i2i",
                                   legacy_prefix="i2i")
-        column.addLayout(form)
-
-        column.addWidget(label("Training", "h2"))
-        form = QFormLayout()
-        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.length_choice = shrinkable_combo()
-        for key, words in LENGTHS.items():
-            self.length_choice.addItem(words, key)
-        self.length_choice.setToolTip("How long to train. Automatic: about 300,000 pictures shown to the networks "
-                                      "(the demo: 4 minutes on a CPU, which gives rough night scenes; ten minutes "
-                                      "look right). You can always stop early or continue later.")
-        self.length_value = QDoubleSpinBox()
-        self.length_value.setDecimals(0)
-        self.length_value.setRange(1, 1_000_000)
-        self.length_choice.currentIndexChanged.connect(self._length_kind_changed)
-        form.addRow(field_label("Length"), self.length_choice)
-        form.addRow(field_label(""), self.length_value)
-        self.length_form = form
-        self.device_choice = shrinkable_combo()
-        self.device_choice.addItem("Automatic (looking…)", "auto")
-        self.device_choice.setToolTip("Where to train. A GPU is many times faster than the CPU.")
-        form.addRow(field_label("Device"), self.device_choice)
-        column.addLayout(form)
-        self.locked_note = label("Settings are locked while training. Stop the run to change them.", "muted",
-                                 wrap=True)
+        self.locked_note = label("", "muted", wrap=True)
         column.addWidget(self.locked_note)
         column.addStretch(1)
 
@@ -259,51 +216,14 @@ class ImageToImagePage(RunControls, QWidget):
         self.demo = settings.value("i2i/demo", True)
         self.domains["A"].paths = [str(path) for path in settings.value("i2i/paths_a", [])]
         self.domains["B"].paths = [str(path) for path in settings.value("i2i/paths_b", [])]
-        self._select(self.size_choice, settings.value("i2i/size", 128))
-        self._select(self.length_choice, settings.value("i2i/length", "auto"))
-        self._length_kind_changed()
+        super()._restore_settings()
 
     def save_settings(self) -> None:
         settings = self.workspace.settings
         settings.set_value("i2i/demo", self.demo)
         settings.set_value("i2i/paths_a", self.domains["A"].paths)
         settings.set_value("i2i/paths_b", self.domains["B"].paths)
-        settings.set_value("i2i/size", self.size_choice.currentData())
-        self.models.save()
-        kind = self.length_choice.currentData()
-        settings.set_value("i2i/length", kind)
-        if kind != "auto":
-            settings.set_value(f"i2i/length_{kind}", self.length_value.value())
-        device = self.device_choice.currentData()
-        if device:
-            settings.set_value("i2i/device", device)
-
-    _select = staticmethod(select_data)
-
-    def _length_kind_changed(self) -> None:
-        kind = self.length_choice.currentData()
-        # The whole row goes, so Automatic leaves no gap above Device.
-        self.length_form.setRowVisible(self.length_value, kind != "auto")
-        defaults = {"minutes": 10, "epochs": 20, "steps": 5000}
-        self.length_value.setDecimals(1 if kind == "minutes" else 0)
-        self.length_value.setSuffix(" min" if kind == "minutes" else "")
-        if kind in defaults and self.length_value.property("kind") != kind:
-            self.length_value.setValue(self.workspace.settings.value(f"i2i/length_{kind}", float(defaults[kind])))
-        self.length_value.setProperty("kind", kind)
-
-    def _machine_probed(self, machine: MachineInfo) -> None:
-        self.machine = machine
-        if not self.models.listed:
-            self.models.list_models(machine.models)
-        self.device_choice.clear()
-        self.device_choice.addItem(f"Automatic — {machine.best_device.label}", "auto")
-        for device in machine.devices:
-            self.device_choice.addItem(device.label, device.key)
-        self._select(self.device_choice, self.workspace.settings.value("i2i/device", "auto"))
-        if not any(device.is_gpu for device in machine.devices):
-            self.device_choice.setToolTip("No GPU was found, so training runs on the CPU: the light networks at "
-                                          "128 px take about ten minutes for the demo to look right, hours for "
-                                          "photos. A GPU is many times faster.")
+        super().save_settings()
 
     def build_config(self) -> RunConfig:
         """The run config the form and the two domains describe."""
@@ -315,16 +235,7 @@ class ImageToImagePage(RunControls, QWidget):
         if not self.demo:
             config.data.paths = list(self.domains["A"].paths)
             config.data.paths_b = list(self.domains["B"].paths)
-        config.data.size = self.size_choice.currentData()
-        train = config.train
-        kind, value = self.length_choice.currentData(), self.length_value.value()
-        if kind == "minutes":
-            train.minutes = float(value)
-        elif kind == "epochs":
-            train.epochs = int(value)
-        elif kind == "steps":
-            train.steps = int(value)
-        train.device = self.device_choice.currentData() or "auto"
+        self.settings_table.write(config)
         return config.validate()
 
     # -- the two domains ---------------------------------------------------------------------------
@@ -402,7 +313,7 @@ class ImageToImagePage(RunControls, QWidget):
             zone.set_status("", "No pictures yet: drop a folder, picture files or a zip here.")
             return
         zone.set_status(self._paths_title(domain.paths), "Looking for pictures…")
-        size, model = self.size_choice.currentData(), self.models.name
+        size, model = self.settings_table["size"].currentData(), self.models.name
         domain.scan = self.workspace.io_tasks.submit(
             lambda task, paths=list(domain.paths): check_domain(task, paths, size, model),
             lambda report, side=side: self._checked(side, report),
@@ -459,93 +370,18 @@ class ImageToImagePage(RunControls, QWidget):
 
     # -- running -----------------------------------------------------------------------------------
 
-    def _connect(self) -> None:
-        self._connect_session()
-        self.session.state_changed.connect(lambda state: self._set_running(state != "idle"))
-
-    def start(self, config: RunConfig | None = None) -> bool:
-        """Train with the form's settings (or `config`); refused (False) while any run is going."""
-        if self.session.busy:
-            self.workspace.say("A run is already going; stop it before starting another.")
-            return False
-        if config is None:
-            problem = self.not_ready_reason()
-            if problem:
-                self.banner.show_message(problem, "warning")
-                return False
-            try:
-                config = self.build_config()
-            except Exception as exc:  # a ConfigError sentence, or a bad value the form let through
-                self.banner.show_message(str(exc), "error")
-                return False
-        self.save_settings()
-        self.workspace.settings.set_value("i2i/has_trained", True)
+    def _run_coming(self, continuing: bool) -> None:
+        self.tabs.setCurrentIndex(0)
+        if continuing:
+            return
         for domain in self.domains.values():
             if domain.scan is not None:  # the engine reads the pictures itself; one reader is enough
                 domain.scan.cancel()
                 domain.scan = None
-        self.tabs.setCurrentIndex(0)
-        self.banner.hide()
-        self._clear_live()
-        self.run_title.setText("Starting…")
-        self.progress_text.setText("Getting the pictures ready…")
-        return self.session.start(config, owner=self.key)
-
-    def continue_run(self, run_dir: str, targets: dict | None = None) -> bool:
-        """Resume a saved image-to-image run: show its history first, then train on from its latest checkpoint."""
-        if self.session.busy:
-            self.workspace.say("A run is already going; stop it before continuing another.")
-            return False
-        folder = RunFolder(run_dir)
-        try:
-            config = folder.load_config()
-        except Exception as exc:
-            self.banner.show_message(str(exc), "error")
-            return False
-        self.tabs.setCurrentIndex(0)
-        self.banner.hide()
-        self._clear_live()
-        self._select(self.size_choice, config.data.size)
-        self.models.select(config.model.name, config.model.options)
-        return self._replay_then_resume(folder, targets)
 
     def _clear_live(self) -> None:
-        self.started = None
+        super()._clear_live()
         self._ready_events = 0
-        self.plot.clear()
-        self.gallery.clear()
-        self.progress.setRange(0, 1000)
-        self.progress.setValue(0)
-        self.run_detail.setText("")
-
-    def _set_running(self, running: bool) -> None:
-        """Lock what cannot change mid-run (whichever page started it); buttons follow the session's state."""
-        self.settings_widget.setEnabled(not running)
-        self.locked_note.setVisible(running)
-        self.start_button.setEnabled(not running)
-        state = self.session.state
-        own = self.session.owner == self.key
-        self.pause_button.setEnabled(running and own and state in ("training", "paused"))
-        self.stop_button.setEnabled(running and own and state in ("preparing", "training", "paused"))
-        if running and not own:
-            self.locked_note.setText("A run is training on the Train page; settings here unlock when it ends.")
-        else:
-            self.locked_note.setText("Settings are locked while training. Stop the run to change them.")
-        if not running:
-            self._show_paused(False)
-
-    def _show_paused(self, paused: bool) -> None:
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self.pause_button.setIcon(icon("play" if paused else "pause"))
-        self.pause_button.setToolTip("Carry on training (Ctrl+P)" if paused else
-                                     "Pause after the current step; nothing is lost (Ctrl+P)")
-        if paused:
-            self.pause_button.setEnabled(True)
-            self.progress_text.setText("Paused. Press Resume to carry on.")
-            self.workspace.say("Training paused.", 0)
-        elif self.session.state == "training" and self.session.owner == self.key:
-            self.pause_button.setEnabled(True)
-            self.workspace.say("Training resumed.")
 
     def _data_progress(self, event: ev.DataProgress) -> None:
         side = "A" if self._ready_events == 0 else "B"
@@ -573,8 +409,6 @@ class ImageToImagePage(RunControls, QWidget):
         # One decimal: a CycleGAN on a CPU trains about one picture a second.
         self._show_steps(steps, speed_decimals=1)
 
-    ready_words = "The model is ready to convert pictures."
-
     def _finished_actions(self, run_dir: str) -> list:
         return [("Convert pictures", lambda: self.show_convert(run_dir)),
                 ("Train longer", lambda: self.workspace.run_opened.emit(run_dir))]
@@ -583,8 +417,3 @@ class ImageToImagePage(RunControls, QWidget):
         if run_dir and event.checkpoint:
             # The run just trained is the one to convert with, unless the user is converting with another now.
             self.converter.add_run(run_dir, select=self.tabs.currentWidget() is not self.converter)
-
-    def _failed(self, message: str) -> None:
-        if self.banner.message() != message:
-            self.banner.show_message(message, "error")
-        self.progress_text.setText("Training could not go on.")

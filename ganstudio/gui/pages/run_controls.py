@@ -1,19 +1,34 @@
-"""The live-run view shared by the pages that train: status line, loss plot, sample gallery, Pause and Stop."""
+"""What every page that trains shares: one start / continue / pause / stop lifecycle and the live-run view.
+
+`TrainingPage` is the base of those pages. A page builds its settings (a SettingsTable of generic rows,
+a ModelPicker of the model's own), says how its form becomes a RunConfig, and shows its own events
+(how its pictures are prepared, what its runs are ready for); starting, continuing, locking the form,
+Pause/Resume, Stop, failures and the status card, loss plot and gallery are done here, once.
+"""
 
 from __future__ import annotations
 
 import re
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QSplitter, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSplitter, QToolButton, QVBoxLayout, QWidget
 
 from ...core import events as ev
+from ...core.config import RunConfig
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder
+from ..probe import MachineInfo, probe_machine
 from ..resources import icon
-from ..widgets.common import card, label
+from ..widgets.common import button, card, label
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
+from ..workspace import Workspace
+
+LOCKED_WORDS = "Settings are locked while training. Stop the run to change them."
+PAUSED_WORDS = "Paused. Press Resume to carry on."
+RESUMED_WORDS = "Resumed: the next steps are on their way…"
+PAUSE_TIP = "Pause after the current step; nothing is lost (Ctrl+P)"
+RESUME_TIP = "Carry on training (Ctrl+P)"
 
 
 def tidy_target(target: str) -> str:
@@ -42,14 +57,180 @@ def format_minutes(seconds: float) -> str:
     return "1 minute" if round(minutes, 1) == 1 else f"{minutes:.1f} minutes"
 
 
-class RunControls:
-    """Mixed into a page with `key`, `session`, `workspace`, `banner`, `subtitle` and `_set_running`;
-    `_build_live` makes the widgets the rest use, and `started` is the RunStarted event of the run on show
-    (None before one). `usual_subtitle` replaces a first-run invitation once a run starts or continues.
-    `ready_words` and `_finished_actions` say what a finished run is ready for on this page."""
+class TrainingPage(QWidget):
+    """A page that trains runs of its own (`key`), one at a time through the workspace's session.
 
+    A page sets `settings_table` and `models` in its build, and gives `build_config`; `settings_prefix`
+    is where its settings are remembered. `usual_subtitle` replaces a first-run invitation once a run
+    starts or continues; `no_gpu_tip` is the device tooltip on a machine without a GPU. `ready_words` and
+    `_finished_actions` say what a finished run is ready for on this page. `started` is the RunStarted
+    event of the run on show (None before one).
+    """
+
+    key = ""
+    title = ""
+    settings_prefix = ""
     usual_subtitle = ""
+    no_gpu_tip = ""
     ready_words = ""
+    _titles: dict[str, str] = {}  # each training page's title by key, to say where another page's run is
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.key:
+            TrainingPage._titles[cls.key] = cls.title
+
+    def __init__(self, workspace: Workspace):
+        super().__init__()
+        self.workspace = workspace
+        self.session = workspace.session
+        self.machine: MachineInfo | None = None
+        self.started: ev.RunStarted | None = None
+
+    def build_config(self) -> RunConfig:
+        """The run config the page's form describes."""
+        raise NotImplementedError
+
+    def not_ready_reason(self) -> str:
+        """Why training cannot start yet, in a sentence; empty when it can."""
+        return ""
+
+    def _run_coming(self, continuing: bool) -> None:
+        """What the page does just before a run of its own starts or continues."""
+
+    def _run_buttons(self, start_tip: str) -> tuple[QPushButton, QPushButton, QPushButton]:
+        """Train, Pause and Stop, for the page's header."""
+        self.start_button = button("Train", "play", primary=True, on_click=self.start, tooltip=start_tip)
+        self.start_button.setMinimumWidth(110)
+        self.pause_button = button("Pause", "pause", on_click=self.toggle_pause, tooltip=PAUSE_TIP)
+        self.stop_button = button("Stop", "stop", on_click=self.stop,
+                                  tooltip="Stop after the current step and save a checkpoint; you can continue "
+                                          "later from the Runs page (Ctrl+.)")
+        return self.start_button, self.pause_button, self.stop_button
+
+    # -- settings ----------------------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        self.settings_table.restore()
+
+    def save_settings(self) -> None:
+        self.models.save()
+        self.settings_table.save()
+
+    def show_config(self, config: RunConfig) -> None:
+        """Show a run's own settings in the form (for a run being continued)."""
+        self.models.select(config.model.name, config.model.options)
+        self.settings_table.show_config(config)
+
+    def _probe_machine(self) -> None:
+        self.workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, self._probe_failed,
+                                       name="probe")
+
+    def _machine_probed(self, machine: MachineInfo) -> None:
+        """List the models and the devices the start-up probe found."""
+        self.machine = machine
+        if not self.models.listed:
+            self.models.list_models(machine.models)
+        devices = [("auto", f"Automatic — {machine.best_device.label}")]
+        devices += [(device.key, device.label) for device in machine.devices]
+        no_gpu = not any(device.is_gpu for device in machine.devices)
+        self.settings_table.set_choices("device", devices, self.no_gpu_tip if no_gpu else None)
+
+    def _probe_failed(self, message: str) -> None:
+        self.banner.show_message(f"The training devices could not be listed: {message}", "warning")
+
+    # -- the lifecycle -----------------------------------------------------------------------------
+
+    def start(self, config: RunConfig | None = None) -> bool:
+        """Train a new run with the form's settings (or `config`); refused (False) while any run is going."""
+        if self.session.busy:
+            self.workspace.say("A run is already going; stop it before starting another.")
+            return False
+        if config is None:
+            problem = self.not_ready_reason()
+            if problem:
+                self.banner.show_message(problem, "warning")
+                return False
+            try:
+                config = self.build_config()
+            except Exception as exc:  # a ConfigError sentence, or a bad value the form let through
+                self.banner.show_message(str(exc), "error")
+                return False
+        self.save_settings()
+        self.workspace.settings.set_value(f"{self.settings_prefix}/has_trained", True)
+        self._run_coming(continuing=False)
+        self.banner.hide()
+        self._clear_live()
+        self.run_title.setText("Starting…")
+        self.progress_text.setText("Getting the pictures ready…")
+        return self.session.start(config, owner=self.key)
+
+    def continue_run(self, run_dir: str, targets: dict | None = None) -> bool:
+        """Resume a saved run: show its settings and history first, then train on from its latest checkpoint."""
+        if self.session.busy:
+            self.workspace.say("A run is already going; stop it before continuing another.")
+            return False
+        folder = RunFolder(run_dir)
+        try:
+            config = folder.load_config()
+        except Exception as exc:
+            self.banner.show_message(str(exc), "error")
+            return False
+        self._run_coming(continuing=True)
+        self.banner.hide()
+        self._clear_live()
+        self.show_config(config)
+        return self._replay_then_resume(folder, targets)
+
+    def _clear_live(self) -> None:
+        self.started = None
+        self.plot.clear()
+        self.gallery.clear()
+        self.progress.setRange(0, 1000)
+        self.progress.setValue(0)
+        self.run_detail.setText("")
+
+    def _set_running(self, running: bool) -> None:
+        """Lock what cannot change mid-run (whichever page started it); the buttons follow the session's state."""
+        self.settings_widget.setEnabled(not running)
+        self.locked_note.setVisible(running)
+        self.start_button.setEnabled(not running)
+        state = self.session.state
+        own = self.session.owner == self.key  # another page's run is paused and stopped there
+        self.pause_button.setEnabled(running and own and state in ("training", "paused"))
+        self.stop_button.setEnabled(running and own and state in ("preparing", "training", "paused"))
+        owner = self._titles.get(self.session.owner, "")
+        if running and not own and owner:
+            self.locked_note.setText(f"A run is training on the {owner} page; settings here unlock when it ends.")
+        else:
+            self.locked_note.setText(LOCKED_WORDS)
+        if not running:
+            self._show_paused(False)
+
+    def _state_changed(self, state: str) -> None:
+        self._set_running(state != "idle")
+
+    def _show_paused(self, paused: bool) -> None:
+        """Pause or Resume on the button, and the status line to match: a resumed run no longer reads as paused."""
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.pause_button.setIcon(icon("play" if paused else "pause"))
+        self.pause_button.setToolTip(RESUME_TIP if paused else PAUSE_TIP)
+        own = self.session.owner == self.key
+        self.pause_button.setEnabled(own and self.session.state in ("training", "paused"))
+        if paused:
+            self.progress_text.setText(PAUSED_WORDS)
+            self.workspace.say("Training paused.", 0)
+        elif own and self.session.state == "training":
+            # The next step's progress replaces this; until then the line must not still say Paused.
+            self.progress_text.setText(RESUMED_WORDS)
+            self.workspace.say("Training resumed.")
+
+    def _failed(self, message: str) -> None:
+        if self.banner.message() != message:
+            self.banner.show_message(message, "error")
+        self.progress_text.setText("Training could not go on.")
+
+    # -- what a run of this page shows -------------------------------------------------------------
 
     def _finished_actions(self, run_dir: str) -> list:
         """(button text, callable) pairs offered once a run of this page has finished."""
@@ -151,6 +332,7 @@ class RunControls:
         session.warning_raised.connect(mine(lambda event: self.banner.show_message(event.message, "warning")))
         session.run_finished.connect(mine(self._run_finished))
         session.failed.connect(mine(self._failed))
+        session.state_changed.connect(self._state_changed)  # every page locks its form while any run trains
 
     def _only_own_runs(self, slot):
         """`slot`, called only for runs this page started: each training page shows its own runs."""

@@ -19,10 +19,11 @@ from ...core.config import RunConfig
 from ...core.errors import ConfigError
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder, SampleFile, list_runs
-from ..widgets.common import Banner, button, card, label
+from ..widgets.common import button, card, label
 from .run_controls import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
+from ..widgets.page_frame import page_frame, side_by_side
 from ..workspace import is_image_to_image_model, Workspace
 
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
@@ -111,17 +112,14 @@ class RunsPage(QWidget):
         self.refresh()
 
     def _build(self) -> None:
-        header = QHBoxLayout()
-        titles = QVBoxLayout()
-        titles.setSpacing(0)
-        titles.addWidget(label("Runs", "h1"))
-        titles.addWidget(label("Every training run, whether started here, on the command line or on another "
-                               "computer.", "muted"))
-        header.addLayout(titles, 1)
-        header.addWidget(button("Open run folder…", "folder", on_click=self.choose_folder,
-                                tooltip="Open a run folder from anywhere: another disk, a copy from another machine"))
-        header.addWidget(button("Refresh", "refresh", on_click=self.refresh, tooltip="List the runs again (F5)"))
-        self.banner = Banner()
+        frame = page_frame(self, "Runs", "Every training run, whether started here, on the command line or on "
+                           "another computer.", (
+                               button("Open run folder…", "folder", on_click=self.choose_folder,
+                                      tooltip="Open a run folder from anywhere: another disk, a copy from another "
+                                              "machine"),
+                               button("Refresh", "refresh", on_click=self.refresh,
+                                      tooltip="List the runs again (F5)")))
+        self.banner = frame.banner
 
         self.table = QTreeWidget()
         self.table.setHeaderLabels(["Run", "Pictures", "Size", "Step", "Changed"])
@@ -179,18 +177,8 @@ class RunsPage(QWidget):
         left_column.setContentsMargins(0, 0, 0, 0)
         left_column.addWidget(self.table, 1)
         left_column.addWidget(self.empty)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(detail)
-        splitter.setSizes([470, 810])
-        splitter.setCollapsible(1, False)
-        self.splitter = splitter
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(20, 16, 20, 14)
-        layout.setSpacing(10)
-        layout.addLayout(header)
-        layout.addWidget(self.banner)
-        layout.addWidget(splitter, 1)
+        self.splitter = side_by_side(left, detail, [470, 810], takes_extra_width=False)
+        frame.column.addWidget(self.splitter, 1)
         self._continue_kind_changed()
         self._enable_actions(False)
 

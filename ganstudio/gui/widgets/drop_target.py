@@ -1,6 +1,8 @@
-"""A framed area that takes dropped files and folders, with its own Open buttons: one per image-to-image input."""
+"""Dropped files and folders: a framed area that takes them, with Open buttons, and which of them hold pictures."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -8,6 +10,20 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..resources import icon
 from .common import label, refresh_style
+
+# What the pages offer to open as pictures; PIL reads each of these.
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
+                  ".tga", ".ico", ".qoi", ".jfif", ".dib")
+
+
+def paths_from_drop(paths: list[str]) -> list[str]:
+    """Keep what can hold pictures: folders, zip archives and picture files (other files are ignored)."""
+    kept = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir() or path.suffix.lower() == ".zip" or path.suffix.lower() in IMAGE_SUFFIXES:
+            kept.append(str(path))
+    return kept
 
 
 def local_paths(mime) -> list[str]:
