@@ -80,3 +80,19 @@ def test_the_cli_takes_and_prints_a_metric(tiny_dataset, tmp_path):
                        env_extra=env)
     assert result.returncode == 0, result.stderr
     assert "toy-colour at step 5: colour distance " in result.stdout
+
+
+def test_the_app_plots_a_metric_live_and_on_the_runs_page(qtbot, make_window, tiny_dataset, tmp_path):
+    window = make_window(dataset=tiny_dataset)
+    page, session = window.train_page, window.workspace.session
+    config = config_with(tiny_dataset, tmp_path / "run", ["toy-colour"])
+    with qtbot.waitSignal(session.run_finished, timeout=120_000):
+        assert session.start(config)
+    qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
+    x, y = page.plot.curve_data("colour distance")
+    assert list(x) == [5, 10, 15] and all(0 <= value <= 3 for value in y)
+    runs = window.runs_page
+    with qtbot.waitSignal(runs.details_shown, timeout=30_000):
+        assert runs.open_folder(str(tmp_path / "run"))
+    replayed_x, replayed_y = runs.plot.curve_data("colour distance")
+    assert list(replayed_x) == list(x) and list(replayed_y) == list(y)

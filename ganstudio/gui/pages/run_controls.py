@@ -321,6 +321,7 @@ class TrainingPage(QWidget):
         mine = self._only_own_runs
         session.run_started.connect(mine(self._run_started))
         session.steps_progressed.connect(mine(self._steps))
+        session.metric_measured.connect(mine(lambda event: self.plot.append_metrics([event])))
         session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
                                                                                event.grid)))
         session.data_progressed.connect(mine(self._data_progress))
@@ -345,7 +346,8 @@ class TrainingPage(QWidget):
         self.run_title.setText(event.run_name)
         self.run_detail.setText(f"  {event.device} · {pictures} · target {tidy_target(event.target)}")
         self.open_run_button.setEnabled(True)
-        self.plot.set_series(event.loss_names, event.stat_names)
+        self.plot.set_series(event.loss_names, event.stat_names, event.metric_names)
+        self.gallery.set_row_names(event.visual_names)
         # What core.replay does with this RunStarted in metrics.jsonl, so the page shows what the Runs page
         # will: a continue, even from step 0, trains the steps after its start again.
         self.plot.truncate_after(event.start_step)
@@ -398,8 +400,11 @@ class TrainingPage(QWidget):
         def loaded(replayed) -> None:
             standing, samples = replayed
             if standing.started is not None:
-                self.plot.set_series(standing.started.loss_names, standing.started.stat_names)
+                started = standing.started
+                self.plot.set_series(started.loss_names, started.stat_names, started.metric_names)
                 self.plot.append_steps(standing.steps)
+                self.plot.append_metrics(standing.metrics)
+                self.gallery.set_row_names(started.visual_names)
             self.gallery.load_samples(samples)
             self.progress_text.setText("Loading the checkpoint…")
             if not self.session.resume(folder.path, owner=self.key, **targets):

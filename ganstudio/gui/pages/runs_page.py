@@ -46,6 +46,7 @@ class RunDetails:
     config: RunConfig
     started: ev.RunStarted | None
     steps: list[ev.StepProgress] = field(default_factory=list)
+    metrics: list[ev.MetricMeasured] = field(default_factory=list)
     finished: ev.RunFinished | None = None
     last_checkpoint: ev.CheckpointSaved | None = None
     checkpoints: int = 0
@@ -77,7 +78,8 @@ def read_details(path: str) -> RunDetails:
     folder = RunFolder(path)
     config = folder.load_config()
     history = replay_run(folder.metrics_path)
-    return RunDetails(folder, config, history.started, steps=list(history.steps), finished=history.finished,
+    return RunDetails(folder, config, history.started, steps=list(history.steps), metrics=list(history.metrics),
+                      finished=history.finished,
                       last_checkpoint=history.last_checkpoint, checkpoints=len(folder.checkpoints()),
                       samples=sample_files(folder, history))
 
@@ -314,9 +316,11 @@ class RunsPage(QWidget):
                                                                        config.train.epochs else
                                                                        "minutes" if finished else "target"))
         if started is not None:
-            self.plot.set_series(started.loss_names, started.stat_names)
+            self.plot.set_series(started.loss_names, started.stat_names, started.metric_names)
             self.plot.clear()
             self.plot.append_steps(details.steps)
+            self.plot.append_metrics(details.metrics)
+            self.gallery.set_row_names(started.visual_names)
             self.plot.fit_all()
         self.gallery.load_samples(details.samples)
         self._enable_actions(True)

@@ -267,6 +267,8 @@ class MetricsPlot(QWidget):
         if self._panels and self._layout == wanted:
             return
         self._layout = wanted
+        # A continued run may measure a metric its history did not: the curves that stay keep their data.
+        kept = {name: buffer for panel in self._panels for name, buffer in panel.buffers.items()}
         self.graphics.clear()
         self._panels = []
         self._since_redraw.invalidate()  # another run's curves: draw them at once
@@ -301,6 +303,11 @@ class MetricsPlot(QWidget):
             self.graphics.ci.layout.setRowStretchFactor(row, 2)
         for index, panel in enumerate(self._panels):
             panel.plot.setLabel("bottom", "step" if index == len(self._panels) - 1 else "")
+            for name in panel.buffers:
+                if name in kept:
+                    panel.buffers[name] = kept[name]
+        if kept:
+            self._mark_dirty()
         self.placeholder.hide()
         self.graphics.show()
 
