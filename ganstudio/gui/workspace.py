@@ -25,6 +25,16 @@ def is_image_to_image_model(name: str) -> bool:
     return kind_of(name) == TRANSLATE
 
 
+def run_directions(path: str | Path) -> tuple[str, ...]:
+    """The ways the image-to-image run at `path` converts ('AtoB', 'BtoA'), as its model declares them."""
+    from ..core.registry import find_recipe
+    try:
+        recipe = find_recipe(RunFolder(path).load_config().model.name)
+    except Exception:  # a broken run is for the panel that opens it to explain
+        return ()
+    return tuple(getattr(recipe, "directions", {}))
+
+
 def is_image_to_image_run(path: str | Path) -> bool:
     """Whether the run folder at `path` holds an image-to-image model (False for anything unreadable)."""
     try:

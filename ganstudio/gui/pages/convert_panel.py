@@ -28,7 +28,7 @@ from ..widgets.common import Banner, button, card, label, refresh_style, setting
 from ..widgets.drop_target import IMAGE_SUFFIXES, local_paths
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
-from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
+from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run, run_directions
 from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}
@@ -323,9 +323,24 @@ class ConvertPanel(QWidget):
             return GeneratorSource("run", item.path, self.direction_choice.currentData())
         return item
 
+    def _offer_directions(self, source: GeneratorSource | None) -> None:
+        """The directions the chosen run's model converts: both for a two-way model, one for a one-way model."""
+        wanted = run_directions(source.path) if source is not None and source.kind == "run" else ()
+        offered = tuple(self.direction_choice.itemData(index) for index in range(self.direction_choice.count()))
+        if wanted and wanted != offered:
+            current = self.direction_choice.currentData()
+            self.direction_choice.blockSignals(True)
+            self.direction_choice.clear()
+            for key in wanted:
+                self.direction_choice.addItem(DIRECTION_WORDS.get(key, key), key)
+            index = self.direction_choice.findData(current)
+            self.direction_choice.setCurrentIndex(max(0, index))
+            self.direction_choice.blockSignals(False)
+        self.direction_choice.setEnabled(len(wanted) > 1)
+
     def _source_chosen(self) -> None:
+        self._offer_directions(self.chosen_source())
         source = self.chosen_source()
-        self.direction_choice.setEnabled(source is not None and source.kind == "run")
         if source is None:
             self.model_line.setText("Train an image-to-image run on the Train tab, or open a generator file.")
             return
