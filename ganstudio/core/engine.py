@@ -82,9 +82,10 @@ def resolve_target(config: RunConfig, dataset_size: int, device: torch.device) -
 class _Trainer:
     """One run from start to finish; `run()` below is its public face.
 
-    Setup (device, data, folder, networks, restored state) happens in `_prepare`; `_train` is the loop.
+    Setup (device, data, folder, networks, restored state) happens in `_prepare`; `run` is the loop.
     The named parts it drives live in core/training: the run state, the progress meter, the
-    checkpointer, the sample writer and the hooks.
+    checkpointer, the sample writer, the hooks and the background measurements. `clock` (seconds,
+    monotonic) is injectable, so what depends on time can be tested without waiting for it.
     """
 
     def __init__(self, config: RunConfig, sink: Sink, control: Control, resume_from: str | Path | None,

@@ -61,9 +61,3 @@ class Hooks:
         for hook in self._hooks:
             if hook.due(self.state, epoch_ended):
                 hook.run(self.state)
-
-    def mark_ran(self, name: str) -> None:
-        """Reset the timer of the hook `name`, when its work was done outside its schedule (a final checkpoint)."""
-        for hook in self._hooks:
-            if hook.name == name:
-                hook._last_ran_at = self.state.clock.elapsed()
