@@ -3,7 +3,7 @@
 The lineage (checkpoints/lineage.json) lists the checkpoints of the run's current line of training,
 oldest first. Continuing from an older checkpoint cuts the lineage back to it, so what is written
 next is the newest even when an abandoned branch holds higher step numbers; retention keeps the
-newest `keep` of the lineage and removes the rest, the abandoned branch included.
+newest `keep` of the lineage and removes every other checkpoint file, the abandoned branch's too.
 """
 
 from __future__ import annotations
@@ -58,10 +58,13 @@ class Checkpointer:
             raise GanStudioError(f"The checkpoint could not be written to {path} ({exc.strerror or exc}); "
                                  "the last good checkpoint is kept.") from None
         self._verify(path, step)
-        self.lineage = [name for name in self.lineage if name != path.name] + [path.name]
+        earlier = [name for name in self.lineage if name != path.name]
+        self.lineage = earlier[max(0, len(earlier) - self.keep + 1):] + [path.name]
+        # The lineage is written before anything is removed: a crash in between leaves extra files, never a
+        # lineage that misses the newest checkpoint.
         self._write_lineage()
         self.last_path, self.last_step = path, step
-        self._rotate()
+        self._remove_unkept()
         return ev.CheckpointSaved(epoch=int(state["counters"]["epoch"]), step=step, path=str(path),
                                   seconds=time.monotonic() - started)
 
@@ -81,13 +84,12 @@ class Checkpointer:
     def _write_lineage(self) -> None:
         atomic_write_text(self.folder.lineage_path, json.dumps({"checkpoints": self.lineage}, indent=1) + "\n")
 
-    def _rotate(self) -> None:
-        kept = set(self.lineage[-self.keep:])
+    def _remove_unkept(self) -> None:
+        """Remove every checkpoint file the lineage no longer lists: older ones, and abandoned branches."""
+        kept = set(self.lineage)
         for _, path in self.folder.checkpoint_files():
             if path.name not in kept:
                 try:
                     path.unlink()
                 except OSError:
                     pass  # a checkpoint that cannot be removed costs disk space, nothing more
-        self.lineage = self.lineage[-self.keep:]
-        self._write_lineage()
