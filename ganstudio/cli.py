@@ -83,8 +83,8 @@ def _option_dest(option) -> str:
 
 
 def _add_model_arguments(train: argparse.ArgumentParser) -> None:
-    """--model, the data flags and every model's own options, all from the registry's declarations."""
-    from .core.registry import recipes
+    """--model, the data flags, --metrics and every model's own options, all from the registry's declarations."""
+    from .core.registry import metric_classes, recipes
     models = recipes()
     train.epilog = "models:\n" + "\n".join(_describe_model(recipe) for recipe in models)
     train.formatter_class = argparse.RawDescriptionHelpFormatter
@@ -105,7 +105,6 @@ def _add_model_arguments(train: argparse.ArgumentParser) -> None:
     sizes = sorted({size for recipe in models for size in recipe.sizes})
     defaults = ", ".join(f"{recipe.default_size} for {recipe.name}" for recipe in models)
     train.add_argument("--size", type=int, choices=sizes, help=f"image size in pixels (default: {defaults})")
-    from .core.registry import metric_classes
     metrics = metric_classes()
     listed = "; ".join(f"{metric.name}: {metric.summary or metric.label}" for metric in metrics) or "none yet"
     train.add_argument("--metrics", nargs="+", default=["auto"], metavar="NAME",
