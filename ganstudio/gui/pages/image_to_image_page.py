@@ -28,7 +28,7 @@ from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.settings_table import CHOICE, Length, Setting, SettingsTable
 from ..workspace import Workspace
 from .convert_panel import ConvertPanel
-from .run_controls import TrainingPage
+from .training import TrainingPage
 
 # The sizes the page offers (of those the model trains at): 512 px is for a GPU and the command line.
 SIZES = (128, 256)

@@ -20,7 +20,7 @@ from ...core.errors import ConfigError
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder, SampleFile, list_runs
 from ..widgets.common import button, card, label
-from .run_controls import tidy_target
+from .training import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..widgets.page_frame import page_frame, side_by_side

@@ -20,7 +20,7 @@ from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, growing_
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.settings_table import CHOICE, FLOAT, INT, Length, Setting, SettingsTable
 from ..workspace import Workspace
-from .run_controls import TrainingPage
+from .training import TrainingPage
 
 SUBTITLE = "Choose a few settings, press Train, and watch the network learn."
 AUGMENT_WORDS = (("flip", "Mirror left-right"), ("none", "None"), ("diff", "DiffAugment (for small datasets)"),
