@@ -120,3 +120,23 @@ def test_every_torch_load_in_the_package_is_weights_only():
     assert calls, "the package loads checkpoints somewhere"
     for name, call in calls:
         assert "weights_only=True" in call, f"{name}: {call}"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_atomic_writes_respect_the_umask(tmp_path, monkeypatch, umask, mode):
+    monkeypatch.setattr(fileio, "_umask", umask)  # as process_umask read it at the first write
+    target = tmp_path / "export.png"
+    fileio.atomic_write_bytes(target, b"picture")
+    assert target.stat().st_mode & 0o777 == mode
+    assert not list(tmp_path.glob(".*.tmp")), "no temporary file is left"
+
+
+def test_the_umask_is_read_without_changing_it():
+    before = os.umask(0o027)
+    try:
+        fileio._umask = None
+        assert fileio.process_umask() == 0o027
+        assert os.umask(0o027) == 0o027, "put back as it was"
+    finally:
+        os.umask(before)
+        fileio._umask = None

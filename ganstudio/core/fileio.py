@@ -5,8 +5,31 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import threading
 from pathlib import Path
 from typing import IO, Callable, Iterator
+
+# Temporary files are named .<target name>.<random>.tmp beside their target (see stale_temporaries).
+TEMPORARY_SUFFIX = ".tmp"
+_umask_lock = threading.Lock()
+_umask: int | None = None
+
+
+def process_umask() -> int:
+    """The process's umask. Reading it means setting it, so it is read once, under a lock, and put back."""
+    global _umask
+    with _umask_lock:
+        if _umask is None:
+            _umask = os.umask(0o022)
+            os.umask(_umask)
+        return _umask
+
+
+def _permit_as_umask_allows(fd: int) -> None:
+    """mkstemp makes files readable by their owner only (0600); a file a user writes should carry the mode
+    any program gives it, 0666 less the umask (0644 with the usual 022), so others can read exports."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o666 & ~process_umask())
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -29,8 +52,9 @@ def atomic_open(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """Write to `path` so that a reader sees either the old file or the complete new one, never a torn one."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMPORARY_SUFFIX, dir=target.parent)
     try:
+        _permit_as_umask_allows(fd)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
             handle.flush()
