@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from gui_helpers import FakeEngine
+from ganstudio.core import events as ev
 from ganstudio.gui.settings import AppSettings
 from ganstudio.gui.widgets.settings_table import CHOICE, FLOAT, INT, Length
+from gui_helpers import FakeEngine
 
 PAGES = ("train_page", "image_to_image_page")
 # A Length kind and amount unlike the default (Automatic), one per page.
@@ -129,3 +132,16 @@ def test_the_open_advanced_settings_fit_the_settings_column(qtbot, make_window, 
     qtbot.waitUntil(lambda: page.settings_widget.isVisible())
     assert page.settings_widget.minimumSizeHint().width() <= viewport.width(), \
         "a row wider than the column would cut every field off at its right edge"
+
+
+def test_the_gallery_names_the_rows_the_model_declares(make_window):
+    window = make_window()
+    page = window.image_to_image_page
+    started = ev.RunStarted(
+        run_dir="/nowhere/run", run_name="run", model="two-way", device="CPU", precision="fp32", dataset_size=8,
+        batch_size=1, steps_per_epoch=8, start_step=0, start_epoch=0, target="2 epochs", total_steps=16,
+        loss_names=("D_A",), stat_names=(), visual_names=("real_A", "fake_B", "rec_A"), parameters=1)
+    page._show_run_started(started, "8 pictures a side")
+    assert page.gallery.view.toolTip() == "Rows, top to bottom: real A, fake B, rec A. Click to enlarge"
+    page._show_run_started(dataclasses.replace(started, visual_names=("fake",)), "8 pictures")
+    assert page.gallery.view.toolTip() == "Click to enlarge", "one row needs no naming"
