@@ -96,7 +96,7 @@ def test_fit_modes():
 
 @pytest.mark.parametrize("content, reason", [
     (b"just some notes, not a picture\n", "not a picture"),
-    (b"", "not a picture"),
+    (b"", "empty file"),
     (b"<!DOCTYPE html><html><body>404</body></html>", "not a picture"),
 ])
 def test_non_pictures_are_refused_with_a_reason(content, reason):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import struct
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ from torch import nn
 from .errors import CheckpointError
 from .fileio import atomic_save
 from .filetypes import kind_sentence, load_failure_sentence, safetensors_header, sniff
+from .printable import printable_name
 from .models.translation import FIRST_BLOCK_INDEX, GeneratorSpec, ResnetGenerator
 
 DIRECTIONS = ("AtoB", "BtoA")
@@ -31,6 +33,11 @@ OBSOLETE_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
 WRAPPER_KEYS = ("state_dict", "model", "generator", "netG", "netG_A", "G_A", "params")
 SAFETENSORS_FORMAT = "cyclegan-resnet-generator"
 _BLOCK_KEY = re.compile(r"^model\.(\d+)\.conv_block\.(\d+)\.weight$")
+# A published CycleGAN generator (64 filters, 9 blocks: 11.4 million float32 weights) is 45 MB, and a
+# GAN Studio CycleGAN checkpoint, with both generators, both discriminators and their optimiser
+# state, about 350 MB. 1 GiB leaves room for wider networks and is refused before anything is read:
+# torch.load holds the whole file in memory, and a 3 GB file took 3.4 GB and 17 s to refuse after it.
+MAX_WEIGHTS_BYTES = 2**30
 
 
 @dataclass
@@ -48,34 +55,63 @@ class OpenedGenerator:
 def read_weights(path: str | Path) -> dict:
     """The tensors (or nested dicts) of a .pth or .safetensors file; CheckpointError with one sentence otherwise."""
     path = Path(path).expanduser()
-    name = path.name
+    name = printable_name(path.name)
     if path.is_dir():
-        raise CheckpointError(f"{path} is a folder, not a weights file.")
+        raise CheckpointError(f"{printable_name(path)} is a folder, not a weights file.")
     kind = sniff(path)
     plain = kind_sentence(name, kind)
     if plain is not None:
         raise CheckpointError(plain)
+    too_large = _too_large_sentence(path, kind)
+    if too_large is not None:
+        raise CheckpointError(too_large)
     if kind == "safetensors":
         return _read_safetensors(path)
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError, TypeError,
             AttributeError, KeyError, IndexError, UnicodeDecodeError) as exc:
-        raise CheckpointError(load_failure_sentence(name, kind, exc)) from None
+        raise CheckpointError(load_failure_sentence(name, kind, exc, path)) from None
     return state
+
+
+def _too_large_sentence(path: Path, kind: str) -> str | None:
+    """Why a file is too large to open as weights, from its size on disk and, for PyTorch's zip format, the
+    sizes its directory declares (which torch allocates); None when it is not."""
+    name = printable_name(path.name)
+    limit = f"{MAX_WEIGHTS_BYTES / 2**20:,.0f} MB"
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # torch.load says why it cannot be read
+    if size > MAX_WEIGHTS_BYTES:
+        return (f"{name} is {size / 2**20:,.0f} MB, more than the {limit} any generator or GAN Studio checkpoint "
+                "comes to (a published CycleGAN generator is 45 MB), so it is not opened.")
+    if kind == "torch-zip":
+        try:
+            with zipfile.ZipFile(path) as archive:
+                declared = sum(info.file_size for info in archive.infolist())
+        except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, UnicodeDecodeError, struct.error):
+            return None  # a damaged directory: torch.load refuses it and says so
+        if declared > MAX_WEIGHTS_BYTES:
+            return (f"{name} declares {declared / 2**20:,.0f} MB of contents in {size / 2**20:,.1f} MB on disk, more "
+                    f"than the {limit} any generator comes to; it is damaged or not a weights file, so it is not "
+                    "opened.")
+    return None
 
 
 def _read_safetensors(path: Path) -> dict:
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
+    damaged = f"{printable_name(path.name)} is damaged or incomplete (a download cut short?) and cannot be read."
     header = safetensors_header(path)
     if header is None:
-        raise CheckpointError(f"{path.name} is damaged or incomplete (a download cut short?) and cannot be read.")
+        raise CheckpointError(damaged)
     try:
         tensors = load_file(str(path), device="cpu")
     except (SafetensorError, OSError, ValueError, RuntimeError):
-        raise CheckpointError(f"{path.name} is damaged or incomplete (a download cut short?) and cannot be read.") from None
+        raise CheckpointError(damaged) from None
     return tensors
 
 
@@ -231,7 +267,7 @@ def open_generator(path: str | Path, direction: str = "AtoB", device: torch.devi
     """
     path = Path(path).expanduser()
     state = read_weights(path)
-    name = path.name
+    name = printable_name(path.name)
     if isinstance(state, dict) and state.get("format") == "ganstudio-checkpoint":
         from .recipes.base import TranslatingRecipe
         from .registry import find_recipe

@@ -16,7 +16,7 @@ from ..paths import cache_dir
 from . import demo
 from .decode import DECODER_VERSION
 from .scan import CancelledFn, DatasetReport, ProgressFn, decode_sources, require_usable
-from .sources import dataset_name, list_sources
+from .sources import dataset_name, list_dataset
 
 # Old entries are dropped, least recently used first, once the cache holds more than this.
 CACHE_LIMIT_BYTES = 8 * 2**30
@@ -132,9 +132,12 @@ def load_dataset(data: DataConfig, progress: ProgressFn | None = None, cancelled
                        "seeds": demo.DAY_NIGHT_SEEDS}
         sources = None
     else:
-        sources = list_sources(inputs)
+        listing = list_dataset(inputs)
+        sources = listing.sources
+        # What the listing skipped is part of the report, so a new dangling link, say, is a new entry.
         payload = {"decoder": DECODER_VERSION, "size": data.size, "fit": data.fit, "background": data.background,
-                   "sources": [(s.path, s.member, s.size, s.mtime_ns) for s in sources]}
+                   "sources": [(s.path, s.member, s.size, s.mtime_ns) for s in sources],
+                   "skipped": listing.skipped}
     key = _key(payload)
     if use_cache:
         cached = _read_cached(key, mmap)
@@ -152,7 +155,8 @@ def load_dataset(data: DataConfig, progress: ProgressFn | None = None, cancelled
         if progress is not None:
             progress("drawing", len(pixels), len(pixels))
     else:
-        report = DatasetReport(dataset_name(inputs), inputs, data.size, data.fit, found=len(sources))
+        report = DatasetReport(dataset_name(inputs), inputs, data.size, data.fit, found=listing.found,
+                               skipped=list(listing.skipped))
         pixels = decode_sources(sources, data.size, data.fit, data.background, report, progress, cancelled)
     if require:
         require_usable(report)

@@ -15,9 +15,15 @@ ALLOWED_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "WEBP", "TIFF", "PPM", "TGA", "I
 
 # About 180 megapixels: a 13,000 x 13,000 photo still opens; a decompression bomb does not.
 MAX_PIXELS = 180_000_000
+# Pillow's own limit is 89.5 megapixels (a warning) and twice that (an error), process-wide. Ours,
+# checked below against the size the header declares, is the one that decides; Pillow's is moved to
+# it so that its warning (which would be printed, or raised where warnings are errors) never fires
+# on a picture we accept, and its error stays as a backstop at twice our limit.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
-# Bump when decoding or resizing changes, so cached datasets are rebuilt.
-DECODER_VERSION = 3
+# Bump when decoding, resizing or a skip reason changes, so cached datasets (and their reports) are rebuilt.
+DECODER_VERSION = 4
 
 
 class DecodeError(Exception):
@@ -43,20 +49,19 @@ def open_image(data: bytes | io.BufferedIOBase) -> Image.Image:
     """Open (not yet decode) a picture of an allowed format; DecodeError with the reason otherwise."""
     stream = io.BytesIO(data) if isinstance(data, (bytes, bytearray)) else data
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(stream, formats=ALLOWED_FORMATS)
+        image = Image.open(stream, formats=ALLOWED_FORMATS)
     except UnidentifiedImageError:
-        kind = _signature(stream)
-        if kind is not None:
-            raise DecodeError(f"damaged or truncated {kind} file") from None
-        raise DecodeError("not a picture in a supported format") from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DecodeError("too large (over 180 megapixels)") from None
+        raise DecodeError(_not_a_picture(stream)) from None
+    except Image.DecompressionBombError:
+        raise DecodeError(f"too large (over {2 * MAX_PIXELS / 1e6:,.0f} megapixels; "
+                          f"the limit is {MAX_PIXELS / 1e6:,.0f})") from None
+    except Image.DecompressionBombWarning:  # where warnings are errors: it fires only over our limit
+        raise DecodeError(f"too large (over {MAX_PIXELS / 1e6:,.0f} megapixels)") from None
     except (OSError, SyntaxError, ValueError) as exc:
         raise DecodeError(f"damaged ({_short(exc)})") from None
     if image.width * image.height > MAX_PIXELS:
-        raise DecodeError(f"too large ({image.width} x {image.height} pixels)")
+        raise DecodeError(f"too large ({image.width:,} x {image.height:,} pixels, "
+                          f"{image.width * image.height / 1e6:,.0f} megapixels; the limit is {MAX_PIXELS / 1e6:,.0f})")
     if image.width < 1 or image.height < 1:
         raise DecodeError("empty picture (0 pixels)")
     return image
@@ -66,13 +71,29 @@ SIGNATURES = ((b"\x89PNG", "PNG"), (b"\xff\xd8\xff", "JPEG"), (b"GIF8", "GIF"), 
               (b"II*\x00", "TIFF"), (b"MM\x00*", "TIFF"), (b"qoif", "QOI"))
 
 
-def _signature(stream) -> str | None:
-    """The format a file claims by its first bytes, to tell a damaged picture from a file that is none."""
+# Enough of a file's start to tell an empty or blank one from a file that holds something else.
+HEAD_BYTES = 4096
+
+
+def _not_a_picture(stream) -> str:
+    """What a file Pillow could not identify is, by its first bytes: empty, blank, a damaged picture, or none."""
     try:
         stream.seek(0)
-        head = stream.read(12)
+        head = stream.read(HEAD_BYTES)
     except (OSError, ValueError):
-        return None
+        return "not a picture in a supported format"
+    if not head:
+        return "empty file (0 bytes)"
+    if not head.strip(b"\x00"):
+        return "blank data (it starts with only zero bytes), not a picture"
+    kind = _signature(head)
+    if kind is not None:
+        return f"damaged or truncated {kind} file"
+    return "not a picture in a supported format"
+
+
+def _signature(head: bytes) -> str | None:
+    """The format a file claims by its first bytes, to tell a damaged picture from a file that is none."""
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "WebP"
     for magic, name in SIGNATURES:
@@ -178,8 +199,9 @@ def decode_square(data: bytes | io.BufferedIOBase, size: int, fit: str,
         pixels = np.asarray(square, dtype=np.uint8)
     except DecodeError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise DecodeError("too large (over 180 megapixels)") from None
+    except Image.DecompressionBombError:
+        raise DecodeError(f"too large (over {2 * MAX_PIXELS / 1e6:,.0f} megapixels; "
+                          f"the limit is {MAX_PIXELS / 1e6:,.0f})") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, ZeroDivisionError, TypeError, IndexError, KeyError) as exc:
         text = str(exc).lower()
         if "truncated" in text or "premature" in text or "end of file" in text or isinstance(exc, EOFError):

@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import DataError
 from .decode import DecodeError, decode_square, parse_colour
-from .sources import SourceFile, SourceReader, dataset_name, list_sources
+from ..printable import printable_name
+from .sources import SourceFile, SourceReader, UnreadableSource, dataset_name, list_dataset
 
 ProgressFn = Callable[[str, int, int], None]
 CancelledFn = Callable[[], bool]
@@ -71,14 +72,20 @@ class DatasetReport:
         return notes
 
     def to_dict(self) -> dict:
+        # Labels are printable when listed; names given on the command line may not be, so all are made so here.
         body = asdict(self)
         body.pop("usable_labels")
-        body["skipped"] = [{"file": label, "reason": reason} for label, reason in self.skipped]
+        body["name"] = printable_name(self.name)
+        body["inputs"] = [printable_name(path) for path in self.inputs]
+        body["skipped"] = [{"file": printable_name(label), "reason": reason} for label, reason in self.skipped]
+        body["upscaled"] = [printable_name(label) for label in self.upscaled]
+        body["near_blank"] = [printable_name(label) for label in self.near_blank]
         body["warnings"] = self.warnings
         return body
 
     def format_text(self) -> str:
-        lines = [f"Dataset: {self.name} ({', '.join(self.inputs)})",
+        inputs = ", ".join(printable_name(path) for path in self.inputs)
+        lines = [f"Dataset: {printable_name(self.name)} ({inputs})",
                  f"  {self.found:,} files found, {self.usable:,} usable pictures, {len(self.skipped):,} skipped",
                  f"  prepared as {self.size} x {self.size} px, fit: {self.fit}"]
         if self.formats:
@@ -92,10 +99,10 @@ class DatasetReport:
                          + (f" and {more} other sizes" if more > 0 else ""))
         if self.skipped:
             lines.append("Skipped:")
-            lines.extend(f"  {label}: {reason}" for label, reason in self.skipped)
+            lines.extend(f"  {printable_name(label)}: {reason}" for label, reason in self.skipped)
         if self.warnings:
             lines.append("Warnings:")
-            lines.extend(f"  {note}" for note in self.warnings)
+            lines.extend(f"  {printable_name(note)}" for note in self.warnings)
         return "\n".join(lines)
 
 
@@ -130,7 +137,7 @@ def decode_sources(sources: list[SourceFile], size: int, fit: str, background: s
             with reader.read(source) as stream:
                 pixels[index], infos[index] = decode_square(stream, size, fit, colour)
             ok[index] = True
-        except DecodeError as exc:
+        except (DecodeError, UnreadableSource) as exc:
             reasons[index] = str(exc)
         except OSError as exc:
             reasons[index] = f"could not be read ({exc.strerror or exc})"
@@ -186,9 +193,10 @@ def decode_sources(sources: list[SourceFile], size: int, fit: str, background: s
 def scan(paths: list[str], size: int = 64, fit: str = "crop", background: str = "#ffffff",
          progress: ProgressFn | None = None, cancelled: CancelledFn | None = None) -> tuple[np.ndarray, DatasetReport]:
     """List, check and decode a dataset without any cache; the pixels and the report."""
-    sources = list_sources(paths)
-    report = DatasetReport(dataset_name(paths), [str(p) for p in paths], size, fit, found=len(sources))
-    pixels = decode_sources(sources, size, fit, background, report, progress, cancelled)
+    listing = list_dataset(paths)
+    report = DatasetReport(dataset_name(paths), [str(p) for p in paths], size, fit, found=listing.found,
+                           skipped=list(listing.skipped))
+    pixels = decode_sources(listing.sources, size, fit, background, report, progress, cancelled)
     return pixels, report
 
 
@@ -196,6 +204,7 @@ def require_usable(report: DatasetReport) -> None:
     """DataError when nothing in the dataset can be trained on."""
     if report.usable == 0:
         if report.found == 0:
-            raise DataError(f"No files were found in {', '.join(report.inputs)}.")
-        raise DataError(f"None of the {report.found:,} files in {', '.join(report.inputs)} is a usable picture "
-                        f"(for example {report.skipped[0][0]}: {report.skipped[0][1]}).")
+            raise DataError(f"No files were found in {', '.join(printable_name(path) for path in report.inputs)}.")
+        inputs = ", ".join(printable_name(path) for path in report.inputs)
+        raise DataError(f"None of the {report.found:,} files in {inputs} is a usable picture "
+                        f"(for example {printable_name(report.skipped[0][0])}: {report.skipped[0][1]}).")
