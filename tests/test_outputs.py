@@ -192,7 +192,7 @@ def test_generate_over_existing_seed_pictures_needs_overwrite(seed_run, tmp_path
     argv = ["generate", str(seed_run), "--count", "2", "--seed", "0", "--out", str(out), "--device", "cpu"]
     code, _, err = command(capsys, *argv)
     assert code == 1 and err == (f"ganstudio: {out / 'seed_0000000.png'} already exists; pass --overwrite to replace "
-                                 "them, or choose another folder.\n")
+                                 "it, or choose another folder.\n")
     assert all_files(out) == {out / "seed_0000000.png"}
     assert (out / "seed_0000000.png").read_bytes() == b"the user's own picture"
     code, _, err = command(capsys, *argv, "--overwrite")

@@ -128,7 +128,8 @@ def write_seed_images(generator: TrainedGenerator, seeds: list[int], out_dir: st
     existing = [target for target in targets if target.exists() or target.is_symlink()]
     if existing and not overwrite:
         more = f" (and {len(existing) - 1:,} more of these pictures)" if len(existing) > 1 else ""
-        raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace them, or choose another "
+        them = "them" if len(existing) > 1 else "it"
+        raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace {them}, or choose another "
                           "folder.")
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -477,6 +477,9 @@ def translate_folder(translator: Translator, input_path: str | Path, output_dir:
                 result.skipped.append((label, "its result would overwrite an original"))
             elif not inside_folder(target, out):
                 result.skipped.append((label, f"its result would be written outside {out} (through a link in it)"))
+            elif not overwrite and (target.exists() or target.is_symlink()):
+                result.skipped.append((label, f"{target.name} appeared in the output folder while converting; it "
+                                              "is kept"))
             else:
                 try:
                     with reader.read(source) as handle:

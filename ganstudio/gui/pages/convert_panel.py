@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QL
                                QVBoxLayout, QWidget)
 
 from ... import __version__
+from ...core.export import printable
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
@@ -637,7 +638,7 @@ class ConvertPanel(QWidget):
         self.folder_progress.setRange(0, max(1, total))
         self.folder_progress.setValue(done)
         if not (self._folder_cancel is not None and self._folder_cancel.is_set()):
-            self.folder_detail.setText(f"{done:,} of {total:,} pictures · {name}")
+            self.folder_detail.setText(f"{done:,} of {total:,} pictures · {printable(name)}")
         self.folder_progressed.emit(done, total, name)
 
     def cancel_folder(self) -> None:
@@ -691,9 +692,11 @@ class ConvertPanel(QWidget):
         self.reveal_button.setVisible(written > 0)
         self.again_button.show()
         if skipped:
-            rows = [QTreeWidgetItem([name, reason]) for name, reason in result.skipped[:LISTED_SKIPPED]]
+            # Names that are not valid UTF-8 arrive as surrogates, which Qt cannot show: as escapes instead.
+            rows = [QTreeWidgetItem([printable(name), printable(reason)])
+                    for name, reason in result.skipped[:LISTED_SKIPPED]]
             for row, (name, reason) in zip(rows, result.skipped):
-                row.setToolTip(1, reason)
+                row.setToolTip(1, printable(reason))
             self.skipped.addTopLevelItems(rows)
             self.skipped_title.show()
             self.skipped.show()
