@@ -1,15 +1,20 @@
 """The ganstudio command: train, resume, check, generate, animate, translate, export and bench; no arguments opens the app.
 
-Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr), 2 a usage error,
-130 interrupted before anything was saved.
+Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr) or a fault inside GAN
+Studio (one sentence naming the log that holds the details), 2 a usage error, 130 interrupted before anything
+was saved. Nothing the commands print can fail to print: names that are not valid UTF-8, or a terminal that
+takes ASCII only, come out with backslash escapes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import time
+import traceback
 from pathlib import Path
 
 from . import __version__
@@ -17,6 +22,10 @@ from . import __version__
 EXIT_USER_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+# The largest seed a run stores (a signed 64-bit integer, as RunConfig checks); core.generate.MAX_SEED is the same.
+LARGEST_SEED = 2**63 - 1
+# The command-line log starts afresh (keeping one older file) past this size: a few hundred tracebacks.
+LOG_BYTES = 1_000_000
 
 
 def _positive_int(text: str) -> int:
@@ -36,6 +45,13 @@ def _non_negative_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"'{text}' must be 0 or more")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = _non_negative_int(text)
+    if value > LARGEST_SEED:
+        raise argparse.ArgumentTypeError(f"'{text}' is past the largest seed, {LARGEST_SEED}")
     return value
 
 
@@ -184,7 +200,7 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                        help="discriminator learning rate (default: 2e-4)")
     train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
                        help="where to train (default: auto, the GPU if there is one)")
-    train.add_argument("--seed", type=_non_negative_int, default=0, metavar="N", help="random seed (default: 0)")
+    train.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed (default: 0)")
     train.add_argument("--run", metavar="DIR", help="run folder (default: a new folder under the user data folder)")
     train.add_argument("--width", type=_positive_int, metavar="N",
                        help="base channel count of both networks (default: the model's own for the device)")
@@ -217,10 +233,12 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                                                "run, epoch and app version in its metadata.")
     generate.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
     generate.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest")
-    generate.add_argument("--count", type=_positive_int, required=True, metavar="N", help="how many pictures")
-    generate.add_argument("--seed", type=_non_negative_int, required=True, metavar="N", help="the first seed")
+    generate.add_argument("--count", type=_positive_int, required=True, metavar="N",
+                          help="how many pictures (at most a million)")
+    generate.add_argument("--seed", type=_seed, required=True, metavar="N", help="the first seed")
     generate.add_argument("--out", required=True, metavar="DIR", help="folder for the pictures")
-    generate.add_argument("--grid", action="store_true", help="also write a grid of all of them")
+    generate.add_argument("--grid", action="store_true", help="also write a grid of all of them (at most 1,024)")
+    generate.add_argument("--overwrite", action="store_true", help="replace pictures of the same seeds in DIR")
     generate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
     animate = commands.add_parser(
@@ -229,9 +247,9 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                     "back, looping without a jump; the run, step, seeds, model and app version go into the file.")
     animate.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
     animate.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest")
-    animate.add_argument("--from-seed", type=_non_negative_int, required=True, metavar="A",
+    animate.add_argument("--from-seed", type=_seed, required=True, metavar="A",
                          help="the seed of the first picture")
-    animate.add_argument("--to-seed", type=_non_negative_int, required=True, metavar="B",
+    animate.add_argument("--to-seed", type=_seed, required=True, metavar="B",
                          help="the seed of the picture to morph to")
     animate.add_argument("--frames", type=int, default=36, metavar="N",
                          help="frames from A to B, at least 2; the way back adds as many again, so the file "
@@ -257,6 +275,8 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                            help="for a folder: the folder for the results; for a picture: a file (.png, .jpg, "
                                 ".webp) or a folder")
     translate.add_argument("--checkpoint", metavar="FILE", help="with --run: a checkpoint other than the latest")
+    translate.add_argument("--overwrite", action="store_true",
+                           help="replace results that already exist (originals are never replaced)")
     translate.add_argument("--max-size", type=_positive_int, metavar="PX",
                            help="shrink larger pictures so their longer side is PX before converting "
                                 "(default: convert at full size)")
@@ -271,6 +291,7 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                         help="which generator: A to B (default) or B to A")
     export.add_argument("--out", required=True, metavar="FILE", help="FILE.pth or FILE.safetensors")
     export.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
+    export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
     bench = commands.add_parser("bench", help="measure training speed against a plain PyTorch loop",
                                 description="Time our DCGAN training against a textbook PyTorch loop of the same "
@@ -379,10 +400,11 @@ def _command_check(args: argparse.Namespace) -> int:
 
 
 def _command_generate(args: argparse.Namespace) -> int:
-    from .core.generate import load_generator, write_seed_images
+    from .core.generate import check_seeds, load_generator, write_seed_images
+    check_seeds(args.seed, args.count, args.grid)
     generator = load_generator(args.run, args.checkpoint, args.device)
     seeds = list(range(args.seed, args.seed + args.count))
-    written = write_seed_images(generator, seeds, args.out, grid=args.grid)
+    written = write_seed_images(generator, seeds, args.out, grid=args.grid, overwrite=args.overwrite)
     print(f"Wrote {len(written):,} files to {Path(args.out).expanduser().resolve()} "
           f"(run {generator.run_name}, epoch {generator.epoch}, step {generator.step:,}).")
     return 0
@@ -429,7 +451,7 @@ def _command_translate(args: argparse.Namespace) -> int:
     way = {"AtoB": " A to B", "BtoA": " B to A"}.get(translator.direction or "", "")
     if source.is_file() and source.suffix.lower() != ".zip":
         try:
-            written = translate_file(translator, source, args.output, args.max_size)
+            written = translate_file(translator, source, args.output, args.max_size, args.overwrite)
         except KeyboardInterrupt:
             print("ganstudio: interrupted; nothing was written.", file=sys.stderr)
             return EXIT_INTERRUPTED
@@ -444,10 +466,13 @@ def _command_translate(args: argparse.Namespace) -> int:
                   flush=True)
 
     with cancel:
-        result = translate_folder(translator, source, args.output, progress, lambda: cancel.requested, args.max_size)
+        result = translate_folder(translator, source, args.output, progress, lambda: cancel.requested, args.max_size,
+                                  args.overwrite)
+    if result.note:
+        print(f"note: {result.note}", file=sys.stderr)
     for name, reason in result.skipped:
         print(f"skipped {name}: {reason}", file=sys.stderr)
-    output = Path(args.output).expanduser().resolve()
+    output = result.output
     if result.cancelled:
         print(f"Cancelled: {len(result.written):,} of {result.total:,} pictures were converted into {output}.")
         return EXIT_INTERRUPTED
@@ -483,7 +508,7 @@ class _CancelFlag:
 
 def _command_export_generator(args: argparse.Namespace) -> int:
     from .core.translate import export_generator
-    written = export_generator(args.run, args.out, args.direction, args.checkpoint)
+    written = export_generator(args.run, args.out, args.direction, args.checkpoint, args.overwrite)
     print(f"Exported the {args.direction} generator of {Path(args.run).name} to {written}.")
     return 0
 
@@ -504,8 +529,66 @@ COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _comman
             "export-generator": _command_export_generator, "bench": _command_bench}
 
 
+def _make_output_streams_safe() -> None:
+    """Whatever is printed can be printed: a name that is not valid UTF-8 (held as surrogates) or a character the
+    terminal's encoding lacks comes out as a backslash escape instead of ending the command."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream of ours (None under pythonw, or a replaced stream): leave it be
+
+
+def log_path() -> Path:
+    """The command line's log of unexpected errors, beside the app's in the user data folder."""
+    from .core.paths import data_dir
+    return data_dir() / "logs" / "cli.log"
+
+
+def _log_unexpected(error: BaseException, argv: list[str]) -> Path | None:
+    """Append the traceback of an unexpected error to the log; its path, or None when it cannot be written."""
+    path = log_path()
+    entry = (f"{time.strftime('%Y-%m-%d %H:%M:%S')} ganstudio {__version__}: ganstudio {' '.join(argv)}\n"
+             + "".join(traceback.format_exception(type(error), error, error.__traceback__)) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists() and path.stat().st_size > LOG_BYTES:
+            os.replace(path, path.with_name(path.name + ".1"))
+        # Appending, so that two commands failing at once each leave their whole entry.
+        with open(path, "a", encoding="utf-8", errors="backslashreplace") as handle:
+            handle.write(entry)
+    except OSError:
+        return None
+    return path
+
+
+def _unexpected_error(error: Exception, argv: list[str]) -> int:
+    """One sentence for a fault inside GAN Studio (a bug, not the user's doing), its details in the log."""
+    first_line = (str(error).strip().splitlines() or [""])[0][:200]
+    what = f"{type(error).__name__}: {first_line}" if first_line else type(error).__name__
+    path = _log_unexpected(error, argv)
+    where = (f"the details are in {path}" if path is not None
+             else f"its details could not be written to {log_path()}")
+    print(f"ganstudio: something went wrong inside GAN Studio ({what}); {where}. Please report it.",
+          file=sys.stderr)
+    return EXIT_USER_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command; every error ends as one sentence on stderr, never a traceback."""
+    _make_output_streams_safe()
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        return _run_command(argv)
+    except KeyboardInterrupt:
+        print("ganstudio: interrupted.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:  # noqa: BLE001 - the one place every unexpected error becomes a sentence
+        return _unexpected_error(error, argv)
+
+
+def _run_command(argv: list[str]) -> int:
+    """Parse `argv` and run its command; errors the user can fix become their sentence here."""
     # Listing the models imports torch (seconds); only the train command needs them.
     parser = build_parser(with_models="train" in argv)
     args = parser.parse_args(argv)

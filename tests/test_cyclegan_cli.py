@@ -124,6 +124,18 @@ def test_export_generator_pth_and_safetensors(trained_run, tmp_path, capsys):
     assert np.abs(np.asarray(Image.open(tmp_path / "ours.png")).astype(int) - expected).max() <= 1
 
 
+def test_export_over_an_existing_file_needs_overwrite(trained_run, tmp_path, capsys):
+    run_dir, _, _ = trained_run
+    keep = tmp_path / "keep_me.pth"
+    keep.write_bytes(b"someone else's generator")
+    code, _, err = command(capsys, "export-generator", str(run_dir), "--out", str(keep))
+    assert code == 1 and err == (f"ganstudio: {keep} already exists; pass --overwrite to replace it, or choose another "
+                                 "name.\n")
+    assert keep.read_bytes() == b"someone else's generator"
+    assert command(capsys, "export-generator", str(run_dir), "--out", str(keep), "--overwrite")[0] == 0
+    assert open_generator(keep).direction is None  # a plain state dict, as the reference tool writes
+
+
 def test_plain_errors_exit_1(trained_run, tmp_path, capsys):
     run_dir, domain_a, _ = trained_run
     page = tmp_path / "horse2zebra.pth"

@@ -111,6 +111,28 @@ def test_export_writes_what_it_says_with_metadata(qtbot, make_window, tiny_datas
         assert mp4.suffix == ".mp4" and mp4.stat().st_size > 1000
 
 
+def test_export_asks_before_replacing_and_no_keeps_the_files(qtbot, make_window, tiny_dataset, trained_run, tmp_path,
+                                                              monkeypatch):
+    from ganstudio.gui.pages import generate_page
+    window = make_window(dataset=tiny_dataset)
+    page = open_on_generate(qtbot, window, trained_run)
+    page.grid.selectAll()
+    out = tmp_path / "exports"
+    out.mkdir()
+    mine = out / f"seed_{page.batch.seeds[0]:07d}.png"
+    mine.write_bytes(b"the user's own picture")
+    asked = []
+    monkeypatch.setattr(generate_page, "ask_to_replace", lambda parent, paths: asked.append(paths) or False)
+    page.export_pngs(out)
+    assert asked == [[mine]] and mine.read_bytes() == b"the user's own picture"
+    assert sorted(out.iterdir()) == [mine], "No writes nothing at all"
+    monkeypatch.setattr(generate_page, "ask_to_replace", lambda parent, paths: asked.append(paths) or True)
+    with qtbot.waitSignal(page.exported, timeout=30_000) as exported:
+        page.export_pngs(out)
+    assert len(asked) == 2 and read_png_metadata(mine)["seed"] == str(page.batch.seeds[0])
+    assert len(exported.args[0]) == len(page.batch.seeds)
+
+
 def test_a_run_written_elsewhere_opens_with_history_and_gallery(qtbot, make_window, tiny_dataset, trained_run):
     window = make_window(dataset=tiny_dataset)
     runs = window.runs_page

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import zipfile
 
@@ -168,6 +169,69 @@ def test_a_folder_is_converted_with_its_names_and_progress(qtbot, make_window, t
         assert drop_paths(panel, [broken])
     message = failed.args[0]
     assert "broken.png" in message and plain_sentence(message) and panel.banner.message() == message
+
+
+def test_converting_over_earlier_results_asks_and_no_keeps_them(qtbot, make_window, tmp_path, generator_file,
+                                                                monkeypatch):
+    from ganstudio.gui.pages import convert_panel
+    source, out = tmp_path / "photos", tmp_path / "converted"
+    write_pictures(source, 2, size=16)
+    out.mkdir()
+    mine = out / "picture_001.png"
+    mine.write_bytes(b"the user's own picture")
+    window = make_window()
+    panel = converter_of(window)
+    open_generator(qtbot, panel, generator_file)
+    asked = []
+    monkeypatch.setattr(convert_panel, "ask_to_replace", lambda parent, paths: asked.append(paths) or False)
+    with qtbot.waitSignal(panel.folder_declined, timeout=60_000) as declined:
+        panel.convert_folder(source, out)
+    assert asked == [[mine]] and sorted(out.iterdir()) == [mine] and mine.read_bytes() == b"the user's own picture"
+    assert "nothing was converted" in declined.args[0] and not panel.busy_converting_folder()
+    monkeypatch.setattr(convert_panel, "ask_to_replace", lambda parent, paths: asked.append(paths) or True)
+    with qtbot.waitSignal(panel.folder_converted, timeout=60_000) as converted:
+        panel.convert_folder(source, out)
+    assert len(asked) == 2 and len(converted.args[0].written) == 2
+    with Image.open(mine) as picture:
+        assert picture.size == (16, 16)
+
+
+def test_a_folder_converted_into_the_folder_that_holds_it_goes_into_a_new_subfolder(qtbot, make_window, tmp_path,
+                                                                                   generator_file):
+    source = tmp_path / "photos"
+    write_pictures(source, 2, size=16)
+    (source / os.fsdecode(b"notes\xfe.txt")).write_text("a name that is not valid UTF-8")
+    window = make_window()
+    panel = converter_of(window)
+    open_generator(qtbot, panel, generator_file)
+    with qtbot.waitSignal(panel.folder_converted, timeout=60_000) as converted:
+        panel.convert_folder(source, tmp_path)
+    assert panel.skipped.topLevelItem(0).text(0) == "notes\\udcfe.txt", "shown as an escape, not lost"
+    results = tmp_path / "photos-converted"
+    assert converted.args[0].output == results and len(converted.args[0].written) == 2
+    assert sorted(path.name for path in results.iterdir()) == ["picture_000.png", "picture_001.png"]
+    assert panel.output_folder == results and "new subfolder photos-converted" in panel.folder_detail.text()
+
+
+def test_saving_over_an_existing_file_asks_first(qtbot, make_window, tmp_path, generator_file, monkeypatch):
+    from ganstudio.gui.pages import convert_panel
+    write_pictures(tmp_path / "in", 1, size=16)
+    window = make_window()
+    panel = converter_of(window)
+    open_generator(qtbot, panel, generator_file)
+    with qtbot.waitSignal(panel.picture_converted, timeout=60_000):
+        assert drop_paths(panel, [tmp_path / "in" / "picture_000.png"])
+    keep = tmp_path / "keep_me.png"
+    keep.write_bytes(b"the user's own picture")
+    asked = []
+    monkeypatch.setattr(convert_panel, "ask_to_replace", lambda parent, paths: asked.append(paths) or False)
+    panel.save_result(tmp_path / "keep_me")  # gains .png, the name asked about
+    assert asked == [[keep]] and keep.read_bytes() == b"the user's own picture"
+    monkeypatch.setattr(convert_panel, "ask_to_replace", lambda parent, paths: asked.append(paths) or True)
+    with qtbot.waitSignal(panel.result_saved, timeout=30_000):
+        panel.save_result(keep)
+    with Image.open(keep) as picture:
+        assert picture.size == (16, 16)
 
 
 def test_cancelling_a_folder_leaves_only_complete_results(qtbot, make_window, tmp_path, generator_file):

@@ -115,7 +115,9 @@ def test_the_output_folder_is_never_the_input_and_results_inside_it_are_skipped(
     with pytest.raises(ConfigError, match="other than the input folder"):
         translate_folder(translator, source, source)
     first = translate_folder(translator, source, source / "converted")
-    again = translate_folder(translator, source, source / "converted")
+    with pytest.raises(ConfigError, match="4 results would replace files already in .*pass --overwrite"):
+        translate_folder(translator, source, source / "converted")
+    again = translate_folder(translator, source, source / "converted", overwrite=True)
     assert len(again.written) == len(first.written) and again.total == first.total
 
 

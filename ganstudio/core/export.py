@@ -16,13 +16,21 @@ from .fileio import atomic_write_bytes
 METADATA_PREFIX = "ganstudio:"
 
 
+def printable(text: str) -> str:
+    """`text` as valid Unicode: a file name that is not valid UTF-8 (its bytes held as surrogates) keeps them as
+    backslash escapes (\\udcff), which PNG text, JSON and any terminal can carry."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def png_bytes(pixels: np.ndarray, metadata: dict[str, Any] | None = None) -> bytes:
     """An RGB PNG of H x W x 3 uint8 pixels, each metadata item a tEXt chunk (plus all of it as JSON)."""
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"{APP_NAME} {__version__}")
     if metadata:
+        metadata = {printable(str(key)): printable(value) if isinstance(value, str) else value
+                    for key, value in metadata.items()}
         for key, value in metadata.items():
-            info.add_text(f"{METADATA_PREFIX}{key}", str(value))
+            info.add_text(f"{METADATA_PREFIX}{key}", printable(str(value)))
         info.add_text("Comment", json.dumps({"app": APP_NAME, "app_version": __version__, **metadata}, default=str))
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(pixels), "RGB").save(buffer, format="PNG", pnginfo=info, compress_level=6)

@@ -85,25 +85,71 @@ def load_generator(run_or_checkpoint: str | Path, checkpoint: str | Path | None 
     return TrainedGenerator(recipe, config, run_name, path, int(counters["epoch"]), int(counters["step"]))
 
 
+# Seeds are what a run stores as its own seed: whole numbers below 2**63 (a signed 64-bit integer).
+MAX_SEED = 2**63 - 1
+# One command writes at most this many pictures: its seeds are listed in memory up front, and a million files
+# in one folder is already past what file managers show; the next --seed makes more.
+MAX_COUNT = 1_000_000
+# A grid holds every picture in memory at once: 1,024 pictures (32 x 32) of 256 pixels make a 200 MB grid.
+MAX_GRID_PICTURES = 1024
+
+
+def check_seeds(first_seed: int, count: int, grid: bool = False) -> None:
+    """A plain ConfigError for seeds and counts that cannot be made, before any network runs."""
+    if count < 1:
+        raise ConfigError(f"Ask for at least one picture, not {count:,}.")
+    if count > MAX_COUNT:
+        raise ConfigError(f"{count:,} pictures is more than the {MAX_COUNT:,} one command writes; ask for fewer and "
+                          "start the next batch at the following seed.")
+    if first_seed < 0 or first_seed + count - 1 > MAX_SEED:
+        raise ConfigError(f"Seeds are whole numbers from 0 to {MAX_SEED:,}; {count:,} pictures from seed "
+                          f"{first_seed:,} would go past that.")
+    if grid and count > MAX_GRID_PICTURES:
+        raise ConfigError(f"A grid holds at most {MAX_GRID_PICTURES:,} pictures, not {count:,}; ask for fewer, "
+                          "or leave out the grid.")
+
+
+def seed_file_names(seeds: list[int], grid: bool = False) -> list[str]:
+    """The files write_seed_images makes for `seeds`: seed_0000007.png ..., and the grid's last."""
+    names = [f"seed_{seed:07d}.png" for seed in seeds]
+    if grid and seeds:
+        names.append(f"grid_seed_{seeds[0]}-{seeds[-1]}.png")
+    return names
+
+
 def write_seed_images(generator: TrainedGenerator, seeds: list[int], out_dir: str | Path, grid: bool = False,
-                      chunk: int = 64) -> list[Path]:
-    """One PNG per seed in `out_dir` (seed_0000007.png ...), and a grid of them all if asked; the paths written."""
+                      chunk: int = 64, overwrite: bool = False) -> list[Path]:
+    """One PNG per seed in `out_dir` (seed_0000007.png ...), and a grid of them all if asked; the paths written.
+    Files already there are replaced only with `overwrite`: otherwise nothing is written."""
     out = Path(out_dir).expanduser()
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} is a file, not a folder; name a folder for the pictures.")
+    targets = [out / name for name in seed_file_names(seeds, grid)]
+    existing = [target for target in targets if target.exists() or target.is_symlink()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1:,} more of these pictures)" if len(existing) > 1 else ""
+        them = "them" if len(existing) > 1 else "it"
+        raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace {them}, or choose another "
+                          "folder.")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"The folder {out} could not be created ({exc.strerror or exc}).") from None
     written: list[Path] = []
     pictures = []
-    for start in range(0, len(seeds), chunk):
-        batch_seeds = seeds[start:start + chunk]
-        images = generator.images_for_seeds(batch_seeds)
-        for seed, image in zip(batch_seeds, images):
-            written.append(save_png(out / f"seed_{seed:07d}.png", image, generator.metadata(seed)))
-        if grid:
-            pictures.append(images)
-    if grid and seeds:
-        grid_pixels = make_grid(np.concatenate(pictures))
-        info = {**generator.metadata(), "seeds": f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])}
-        written.append(save_png(out / f"grid_seed_{seeds[0]}-{seeds[-1]}.png", grid_pixels, info))
+    try:
+        for start in range(0, len(seeds), chunk):
+            batch_seeds = seeds[start:start + chunk]
+            images = generator.images_for_seeds(batch_seeds)
+            for offset, (seed, image) in enumerate(zip(batch_seeds, images)):
+                written.append(save_png(targets[start + offset], image, generator.metadata(seed)))
+            if grid:
+                pictures.append(images)
+        if grid and seeds:
+            grid_pixels = make_grid(np.concatenate(pictures))
+            info = {**generator.metadata(), "seeds": f"{seeds[0]}-{seeds[-1]}" if len(seeds) > 1 else str(seeds[0])}
+            written.append(save_png(targets[-1], grid_pixels, info))
+    except OSError as exc:
+        raise ConfigError(f"A picture could not be written in {out} ({exc.strerror or exc}); {len(written):,} were "
+                          "written before it.") from None
     return written

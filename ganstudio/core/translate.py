@@ -12,6 +12,8 @@ one piece within the memory budget is converted in overlapping tiles, blended wh
 from __future__ import annotations
 
 import math
+import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -255,17 +257,27 @@ def open_translator(weights: str | Path | None = None, run: str | Path | None = 
     return Translator(opened, torch_device, direction, f"{folder.name} ({opened.source.name})")
 
 
+def _check_export_target(target: Path, overwrite: bool) -> None:
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; name a file ending .pth or .safetensors for the generator.")
+    if (target.exists() or target.is_symlink()) and not overwrite:
+        raise ConfigError(f"{target} already exists; pass --overwrite to replace it, or choose another name.")
+
+
 def export_generator(run: str | Path, out: str | Path, direction: str = "AtoB",
-                     checkpoint: str | Path | None = None) -> Path:
+                     checkpoint: str | Path | None = None, overwrite: bool = False) -> Path:
     """Write a run's `direction` generator to `out`: .pth in the reference tool's layout (a plain state dict it
-    loads as latest_net_G_A.pth), or .safetensors with the run, step and direction in its header."""
+    loads as latest_net_G_A.pth), or .safetensors with the run, step and direction in its header. An existing
+    file at `out` is replaced only with `overwrite`."""
     target = Path(out).expanduser()
     if target.suffix.lower() not in (".pth", ".pt", ".safetensors"):
         raise ConfigError(f"Export to {target.name} is not possible: name the file .pth or .safetensors.")
+    _check_export_target(target, overwrite)
     opened, folder, state = _run_generator(run, direction, torch.device("cpu"), checkpoint)
     counters = state.get("counters", {})
     metadata = {"direction": direction, "run": folder.name, "step": str(counters.get("step", "")),
                 "epoch": str(counters.get("epoch", "")), "app": f"GAN Studio {__version__}"}
+    _check_export_target(target, overwrite)  # again: the file may have appeared while the run was read
     try:
         return save_generator(opened.network, target, metadata)
     except OSError as exc:
@@ -274,72 +286,200 @@ def export_generator(run: str | Path, out: str | Path, direction: str = "AtoB",
 
 @dataclass
 class FolderResult:
-    """What a folder conversion did: files written, pictures skipped with the reason, and whether it was cancelled."""
+    """What a folder conversion did: files written, pictures skipped with the reason, and whether it was cancelled.
+
+    `output` is the folder the results went to and `note` a sentence about it when that is not the folder the
+    user chose (a new subfolder, because the chosen one holds the input)."""
 
     written: list[Path] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     cancelled: bool = False
     total: int = 0
+    output: Path | None = None
+    note: str = ""
+
+
+class UnsafeName(ValueError):
+    """A name that cannot become a path inside the output folder; its message is the reason, for a skipped list."""
+
+
+# "C:" or "C:name" at the start of a name from Windows: a drive, which a relative name cannot carry.
+_DRIVE = re.compile(r"^[A-Za-z]:")
+
+
+def safe_relative_path(name: str) -> Path:
+    """`name` (a zip member's or a file's name relative to the input) as a relative path that cannot leave the
+    folder it is joined to: backslashes count as separators, leading slashes and a drive letter are dropped.
+    UnsafeName for names that climb out ('..') or that no file system can store (NUL)."""
+    if "\x00" in name:
+        raise UnsafeName("its name holds a NUL character, which no file name can")
+    parts = [part for part in re.split(r"[\\/]+", name) if part not in ("", ".")]
+    if parts and _DRIVE.match(parts[0]):
+        parts[0] = parts[0][2:]
+        if not parts[0]:
+            parts.pop(0)
+    if ".." in parts:
+        raise UnsafeName("its name climbs out of its folder ('..'), so its result would land outside the output "
+                         "folder")
+    if not parts:
+        raise UnsafeName("its name has no file name in it")
+    return Path(*parts)
 
 
 def relative_name(source: SourceFile, root: Path) -> Path:
-    """A picture's path relative to what the user gave: inside the folder, inside the zip, or its bare name."""
+    """A picture's path relative to what the user gave: inside the folder, inside the zip, or its bare name.
+
+    A file reached through a link keeps the link's own place under `root`, never its target's, so a link to a
+    picture elsewhere is converted as if it were here. UnsafeName when a zip member's name cannot be made safe."""
     if source.member is not None:
-        inside = Path(source.member)
+        inside = safe_relative_path(source.member)
         if not root.is_dir():
             return inside
-        archive = Path(source.path).resolve()
-        return archive.parent.relative_to(root) / archive.stem / inside
+        return _below(Path(source.path), root).with_suffix("") / inside
     if root.is_dir():
-        return Path(source.path).resolve().relative_to(root)
+        return _below(Path(source.path), root)
     return Path(Path(source.path).name)
 
 
-def output_names(sources: list[SourceFile], root: Path) -> dict[SourceFile, Path]:
+def _below(path: Path, root: Path) -> Path:
+    """`path` relative to the folder `root`, taken from the path as it was found (links not followed)."""
+    absolute = Path(os.path.abspath(path))
+    if absolute.is_relative_to(root):
+        return safe_relative_path(str(absolute.relative_to(root)))
+    return Path(absolute.name)  # found through a differently spelt root: its name is all that is certain
+
+
+def output_names(sources: list[SourceFile], root: Path) -> tuple[dict[SourceFile, Path], list[tuple[str, str]]]:
     """Where each picture's result goes, relative to the output folder: its own relative path with .png. Two
-    pictures that would collide (a.jpg and a.png) keep their whole names instead (a.jpg.png, a.png.png)."""
-    relative = {source: relative_name(source, root) for source in sources}
+    pictures that would collide (a.jpg and a.png) keep their whole names instead (a.jpg.png, a.png.png).
+
+    Also the pictures refused, with the reason: names that cannot be made safe, and a second picture whose
+    result would take a name already given (zips can hold 'a.png' and '/a.png')."""
+    relative: dict[SourceFile, Path] = {}
+    refused: list[tuple[str, str]] = []
+    first_of: dict[str, str] = {}  # a result's name, lower case: the picture that has it
+    for source in sources:
+        try:
+            name = relative_name(source, root)
+        except UnsafeName as exc:
+            refused.append((source.member or source.label, str(exc)))
+            continue
+        if str(name).lower() in first_of:
+            refused.append((source.member or str(name), f"its result would have the same name as that of "
+                                                        f"{first_of[str(name).lower()]}"))
+            continue
+        first_of[str(name).lower()] = source.member or str(name)
+        relative[source] = name
     plain = {source: name.with_suffix(OUTPUT_SUFFIX) for source, name in relative.items()}
     counts: dict[str, int] = {}
     for target in plain.values():
         counts[str(target).lower()] = counts.get(str(target).lower(), 0) + 1
-    return {source: (relative[source].with_name(relative[source].name + OUTPUT_SUFFIX)
-                     if counts[str(target).lower()] > 1 else target) for source, target in plain.items()}
+    names = {source: (relative[source].with_name(relative[source].name + OUTPUT_SUFFIX)
+                      if counts[str(target).lower()] > 1 else target) for source, target in plain.items()}
+    return names, refused
+
+
+def inside_folder(target: Path, folder: Path) -> bool:
+    """Whether writing `target` puts a file inside `folder` (resolved), with every link on the way followed.
+    The file's own name is not followed: an atomic write replaces a link there rather than writing through it."""
+    return Path(os.path.realpath(target.parent)).is_relative_to(Path(os.path.realpath(folder)))
+
+
+@dataclass
+class FolderPlan:
+    """Where each picture of a folder conversion goes, decided before anything is converted.
+
+    `targets` maps each picture to its result's path, inside `output`; `refused` holds the pictures that will not
+    be converted, with the reason; `existing` the results that would replace files already there."""
+
+    root: Path
+    output: Path
+    note: str
+    targets: dict[SourceFile, Path]
+    labels: dict[SourceFile, str]
+    refused: list[tuple[str, str]]
+    existing: list[Path]
+    total: int
+
+
+def plan_folder(input_path: str | Path, output_dir: str | Path) -> FolderPlan:
+    """Where the results of converting `input_path` into `output_dir` would go, and which would replace a file.
+
+    The output folder may not be the input folder (the originals would sit among their results). One that holds
+    the input (its parent, say) gets the results in a new subfolder named after the input, so they do not mix
+    with the user's other files and the input is not read as results of an earlier conversion."""
+    root = Path(input_path).expanduser().resolve()
+    chosen = Path(output_dir).expanduser().resolve()
+    if root.is_dir() and chosen == root:
+        raise ConfigError("Choose an output folder other than the input folder, so no original is overwritten.")
+    out, note = chosen, ""
+    if root.is_relative_to(chosen):
+        out = chosen / f"{root.stem if root.is_file() else root.name}-converted"
+        note = f"{chosen} holds {root.name}, so the results go into its new subfolder {out.name}."
+    sources = list_sources([str(root)])
+    if root.is_dir():
+        # Results of an earlier conversion into a folder inside the input are not pictures to convert again.
+        sources = [source for source in sources if not Path(source.path).resolve().is_relative_to(out)]
+    names, refused = output_names(sources, root)
+    targets: dict[SourceFile, Path] = {}
+    for source, name in names.items():
+        target = out / name
+        if inside_folder(target, out):
+            targets[source] = target
+        else:
+            refused.append((str(name), f"its result would be written outside {out} (through a link in it)"))
+    labels = {source: str(relative_name(source, root)) for source in targets}
+    originals = {Path(source.path).resolve() for source in sources if source.member is None}
+    existing = [target for target in targets.values()
+                if (target.exists() or target.is_symlink()) and target.resolve() not in originals]
+    return FolderPlan(root, out, note, targets, labels, refused, existing, len(sources))
+
+
+def existing_results_sentence(existing: list[Path], folder: Path) -> str:
+    """'3 results would replace files already in OUT (OUT/a.png first)', for a refusal or a question."""
+    if len(existing) == 1:
+        return f"The result {existing[0]} would replace a file already there"
+    return f"{len(existing):,} results would replace files already in {folder} ({existing[0]} first)"
 
 
 def translate_folder(translator: Translator, input_path: str | Path, output_dir: str | Path,
                      progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
-                     max_side: int | None = None) -> FolderResult:
+                     max_side: int | None = None, overwrite: bool = False) -> FolderResult:
     """Convert every picture in a folder (searched recursively, zips read in place) into `output_dir`.
 
     Each result keeps its picture's relative path and name with the extension .png and is written
-    atomically, so a cancel never leaves half a file. Unreadable pictures are skipped with the
-    reason; a result that cannot be written stops the conversion. `cancelled` is checked before
+    atomically, so a cancel never leaves half a file. Every result lies inside the output folder: a name
+    that would lead out is skipped with the reason. Results that would replace files already there are
+    refused up front unless `overwrite`; originals are never replaced. Unreadable pictures are skipped
+    with the reason; a result that cannot be written stops the conversion. `cancelled` is checked before
     each picture, `progress` told after each.
     """
-    root = Path(input_path).expanduser().resolve()
-    out = Path(output_dir).expanduser().resolve()
-    if root.is_dir() and out == root:
-        raise ConfigError("Choose an output folder other than the input folder, so no original is overwritten.")
+    plan = plan_folder(input_path, output_dir)
+    out = plan.output
+    if plan.existing and not overwrite:
+        raise ConfigError(f"{existing_results_sentence(plan.existing, out)}; pass --overwrite to replace them, "
+                          "or choose another output folder.")
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"The output folder {out} could not be created ({exc.strerror or exc}).") from None
-    # Results of an earlier conversion into a folder inside the input are not pictures to convert again.
-    sources = [source for source in list_sources([str(root)]) if not Path(source.path).resolve().is_relative_to(out)]
-    names = output_names(sources, root)
-    originals = {Path(source.path).resolve() for source in sources if source.member is None}
-    result = FolderResult(total=len(sources))
+    originals = {Path(source.path).resolve() for source in plan.targets if source.member is None}
+    result = FolderResult(total=plan.total, output=out, note=plan.note, skipped=list(plan.refused))
+    done = len(plan.refused)
     with SourceReader() as reader:
-        for done, source in enumerate(sources):
+        for source, target in plan.targets.items():
             if cancelled is not None and cancelled():
                 result.cancelled = True
                 break
-            label = str(relative_name(source, root))
-            target = out / names[source]
+            label = plan.labels[source]
             converted = None
             if target.resolve() in originals:
                 result.skipped.append((label, "its result would overwrite an original"))
+            elif not inside_folder(target, out):
+                result.skipped.append((label, f"its result would be written outside {out} (through a link in it)"))
+            elif not overwrite and (target.exists() or target.is_symlink()):
+                result.skipped.append((label, f"{target.name} appeared in the output folder while converting; it "
+                                              "is kept"))
             else:
                 try:
                     with reader.read(source) as handle:
@@ -352,28 +492,50 @@ def translate_folder(translator: Translator, input_path: str | Path, output_dir:
             if converted is not None:
                 try:
                     target.parent.mkdir(parents=True, exist_ok=True)
+                    if not inside_folder(target, out):
+                        raise ConfigError(f"{target} would be written outside {out} (a link appeared in it); "
+                                          f"{len(result.written):,} pictures were converted before it.")
                     save_png(target, converted, {"source": label, "model": translator.source_name,
                                                  "direction": translator.direction or "", "app_version": __version__})
                 except OSError as exc:
                     raise ConfigError(f"{target} could not be written ({exc.strerror or exc}); "
                                       f"{len(result.written):,} pictures were converted before it.") from None
                 result.written.append(target)
+            done += 1
             if progress is not None:
-                progress(done + 1, len(sources), label)
+                progress(done, plan.total, label)
     return result
 
 
-def translate_file(translator: Translator, input_path: str | Path, output: str | Path,
-                   max_side: int | None = None) -> Path:
-    """Convert one picture; `output` is a file (.png, .jpg, .webp) or a folder to put `<name>.png` in."""
+def file_target(input_path: str | Path, output: str | Path) -> Path:
+    """Where converting one picture to `output` writes: `output` itself when it names a picture file (.png, .jpg,
+    .webp), else `<name>.png` inside the folder `output`."""
     source = Path(input_path).expanduser()
-    pixels = read_picture(source)
-    converted = translator.translate_picture(pixels, max_side)
     target = Path(output).expanduser()
     if target.is_dir() or target.suffix.lower() not in WRITABLE_SUFFIXES:
         target = target / (source.stem + OUTPUT_SUFFIX)
+    return target
+
+
+def _check_file_target(source: Path, target: Path, overwrite: bool) -> None:
     if target.resolve() == source.resolve():
         raise ConfigError(f"Writing the result to {target} would overwrite the original; choose another name.")
+    if target.is_dir():
+        raise ConfigError(f"{target} is a folder; name a picture file for the result, or another folder.")
+    if (target.exists() or target.is_symlink()) and not overwrite:
+        raise ConfigError(f"{target} already exists; pass --overwrite to replace it, or choose another name.")
+
+
+def translate_file(translator: Translator, input_path: str | Path, output: str | Path,
+                   max_side: int | None = None, overwrite: bool = False) -> Path:
+    """Convert one picture; `output` is a file (.png, .jpg, .webp) or a folder to put `<name>.png` in. An
+    existing file there is replaced only with `overwrite`; the original never."""
+    source = Path(input_path).expanduser()
+    target = file_target(source, output)
+    _check_file_target(source, target, overwrite)
+    pixels = read_picture(source)
+    converted = translator.translate_picture(pixels, max_side)
+    _check_file_target(source, target, overwrite)  # again: the file may have appeared while converting
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         if target.suffix.lower() == OUTPUT_SUFFIX:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QL
                                QVBoxLayout, QWidget)
 
 from ... import __version__
+from ...core.export import printable
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
@@ -28,6 +29,7 @@ from ..widgets.common import Banner, button, card, label, refresh_style, setting
 from ..widgets.drop_target import IMAGE_SUFFIXES, local_paths
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
+from ..widgets.replace_question import ask_to_replace
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run, run_directions
 from ..widgets.forms import field_label, shrinkable_combo
 
@@ -87,6 +89,7 @@ class ConvertPanel(QWidget):
     picture_failed = Signal(str)           # the plain sentence shown
     folder_progressed = Signal(int, int, str)  # done, total, the picture just done
     folder_converted = Signal(object)      # core.translate.FolderResult
+    folder_declined = Signal(str)          # nothing converted: the user kept the files results would replace
     result_saved = Signal(str)             # the path written
 
     def __init__(self, workspace: Workspace):
@@ -541,8 +544,10 @@ class ConvertPanel(QWidget):
         if path is None:
             suffix = conversion.direction or "converted"
             suggested = conversion.source.with_name(f"{conversion.source.stem}-{suffix}.png")
+            # The dialog's own overwrite question is off: the name may still gain .png, and we ask for that name.
             chosen, _ = QFileDialog.getSaveFileName(self, "Save the converted picture", str(suggested),
-                                                    "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)")
+                                                    "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)",
+                                                    options=QFileDialog.Option.DontConfirmOverwrite)
             if not chosen:
                 return
             path = chosen
@@ -552,6 +557,9 @@ class ConvertPanel(QWidget):
         if target.resolve() == conversion.source.resolve():
             self.banner.show_message("Saving there would overwrite the original picture; choose another name.",
                                      "warning")
+            return
+        if (target.exists() or target.is_symlink()) and not ask_to_replace(self, [target]):
+            self.workspace.say(f"Nothing was saved; {target.name} is kept as it was.")
             return
         metadata = {"source": conversion.source.name, "model": conversion.model, "direction": conversion.direction,
                     "app_version": __version__}
@@ -572,7 +580,9 @@ class ConvertPanel(QWidget):
                                                   str(source.parent))
         return Path(chosen) if chosen else None
 
-    def convert_folder(self, source: str | Path, output: str | Path | None = None) -> None:
+    def convert_folder(self, source: str | Path, output: str | Path | None = None, overwrite: bool = False) -> None:
+        """Convert every picture of `source` into `output` (asked for when None). Results that would replace
+        files already there are asked about first; `overwrite` is the answer given."""
         source = Path(source)
         if self.busy_converting_folder():
             self.workspace.say("A folder is already being converted.")
@@ -600,11 +610,16 @@ class ConvertPanel(QWidget):
         translator, max_side = self.translator, self.max_side.value() or None
 
         def work(task):
-            from ...core.translate import translate_folder
+            from ...core.translate import plan_folder, translate_folder
+            if not overwrite:
+                plan = plan_folder(source, output)
+                if plan.existing:
+                    return plan  # the user is asked on the GUI thread, then the conversion starts again
             return translate_folder(translator, source, output,
                                     progress=lambda done, total, name: task.progress(done, total, name),
                                     # Cancel, or the window closing (which cancels every task).
-                                    cancelled=lambda: cancel.is_set() or task.cancelled, max_side=max_side)
+                                    cancelled=lambda: cancel.is_set() or task.cancelled, max_side=max_side,
+                                    overwrite=overwrite)
 
         def failed(message: str) -> None:
             self._folder_cancel = None
@@ -615,7 +630,7 @@ class ConvertPanel(QWidget):
             self.again_button.show()
             self.banner.show_message(message, "error")
 
-        self.workspace.model_tasks.submit(work, lambda result: self._folder_done(source, result), failed,
+        self.workspace.model_tasks.submit(work, lambda result: self._folder_planned(source, output, result), failed,
                                           self._folder_progress, name="convert-folder")
         self.workspace.say(f"Converting the pictures of {source.name}…", 0)
 
@@ -623,7 +638,7 @@ class ConvertPanel(QWidget):
         self.folder_progress.setRange(0, max(1, total))
         self.folder_progress.setValue(done)
         if not (self._folder_cancel is not None and self._folder_cancel.is_set()):
-            self.folder_detail.setText(f"{done:,} of {total:,} pictures · {name}")
+            self.folder_detail.setText(f"{done:,} of {total:,} pictures · {printable(name)}")
         self.folder_progressed.emit(done, total, name)
 
     def cancel_folder(self) -> None:
@@ -632,9 +647,31 @@ class ConvertPanel(QWidget):
             self.cancel_button.setEnabled(False)
             self.folder_detail.setText("Cancelling after the picture being converted…")
 
+    def _folder_planned(self, source: Path, output: Path, outcome) -> None:
+        """A finished conversion, or a plan whose results would replace files: then the user chooses."""
+        from ...core.translate import FolderPlan, existing_results_sentence
+        if not isinstance(outcome, FolderPlan):
+            self._folder_done(source, outcome)
+            return
+        self._folder_cancel = None
+        if ask_to_replace(self, outcome.existing):
+            self.convert_folder(source, output, overwrite=True)
+            return
+        message = (f"{existing_results_sentence(outcome.existing, outcome.output)}, so nothing was converted and "
+                   "they are kept; choose another output folder to convert into.")
+        self.folder_progress.setRange(0, 1)
+        self.folder_title.setText(f"{source.name} was not converted")
+        self.folder_detail.setText(message)
+        self.cancel_button.hide()
+        self.again_button.show()
+        self.workspace.say(f"Nothing converted: {outcome.output} already holds results of {source.name}.", 0)
+        self.folder_declined.emit(message)
+
     def _folder_done(self, source: Path, result) -> None:
         self._folder_cancel = None
         self.folder_result = result
+        if result.output is not None:
+            self.output_folder = result.output
         written, skipped = len(result.written), len(result.skipped)
         self.folder_progress.setRange(0, max(1, result.total))
         done = written + skipped
@@ -646,6 +683,8 @@ class ConvertPanel(QWidget):
         else:
             self.folder_title.setText(f"{written:,} pictures converted" + (f", {skipped:,} skipped" if skipped else ""))
             summary = f"The results are in {self.output_folder}, with the same names as the originals (.png)."
+            if result.note:
+                summary = f"{result.note} {summary}"
         if skipped:
             summary += f" {skipped:,} skipped, listed below."
         self.folder_detail.setText(summary)
@@ -653,9 +692,11 @@ class ConvertPanel(QWidget):
         self.reveal_button.setVisible(written > 0)
         self.again_button.show()
         if skipped:
-            rows = [QTreeWidgetItem([name, reason]) for name, reason in result.skipped[:LISTED_SKIPPED]]
+            # Names that are not valid UTF-8 arrive as surrogates, which Qt cannot show: as escapes instead.
+            rows = [QTreeWidgetItem([printable(name), printable(reason)])
+                    for name, reason in result.skipped[:LISTED_SKIPPED]]
             for row, (name, reason) in zip(rows, result.skipped):
-                row.setToolTip(1, reason)
+                row.setToolTip(1, printable(reason))
             self.skipped.addTopLevelItems(rows)
             self.skipped_title.show()
             self.skipped.show()

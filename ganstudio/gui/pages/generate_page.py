@@ -28,6 +28,7 @@ from ..widgets.common import button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
+from ..widgets.replace_question import ask_to_replace
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
 
 FAVOURITES_FILE = "favourites.json"
@@ -504,6 +505,8 @@ class GeneratePage(QWidget):
         rows = self._selected_batch_rows()
         pictures = [(self.batch.pixels[row], f"seed_{self.batch.seeds[row]:07d}.png",
                      self.generator.metadata(self.batch.seeds[row])) for row in rows]
+        if not self._may_replace([folder / name for _, name, _ in pictures]):
+            return
         self._write(lambda task: write_pngs(folder, pictures), folder)
 
     def export_grid(self, folder: Path | None = None) -> None:
@@ -517,6 +520,8 @@ class GeneratePage(QWidget):
         pixels = self.batch.pixels[rows]
         metadata = {**self.generator.metadata(), "seeds": ",".join(map(str, seeds))}
         name = f"grid_{self.generator.run_name}_step{self.generator.step}_seeds{seeds[0]}-{seeds[-1]}.png"
+        if not self._may_replace([folder / name]):
+            return
 
         def work(task):
             from ...core.imaging import make_grid
@@ -538,12 +543,24 @@ class GeneratePage(QWidget):
         metadata = morph_metadata(self.generator, animation.seed_a, animation.seed_b, len(animation.frames),
                                   animation.fps)
         path = folder / f"morph_{self.generator.run_name}_seeds{animation.seed_a}-{animation.seed_b}.{kind}"
+        if not self._may_replace([path]):
+            return
         ffmpeg = self.ffmpeg
 
         def work(task):
             return [write_animation(path, animation.frames, animation.fps, metadata, ffmpeg)]
 
         self._write(work, folder)
+
+    def _may_replace(self, targets: list[Path]) -> bool:
+        """Whether writing `targets` may go ahead: yes when none exists yet, else as the user answers."""
+        existing = [path for path in targets if path.exists() or path.is_symlink()]
+        if not existing:
+            return True
+        if ask_to_replace(self, existing):
+            return True
+        self.workspace.say("Nothing was exported; the files already there are kept.")
+        return False
 
     def _write(self, work, folder: Path) -> None:
         def done(paths: list[Path]) -> None:
