@@ -482,7 +482,9 @@ def _command_translate(args: argparse.Namespace) -> int:
         raise DataError(f"None of the {result.total:,} files in {args.input} could be converted "
                         f"({result.skipped[0][0]}: {result.skipped[0][1]}).")
     skipped = f", {len(result.skipped):,} skipped" if result.skipped else ""
-    print(f"Converted {len(result.written):,} pictures{way} with {translator.description} into {output}{skipped}.")
+    count = len(result.written)
+    print(f"Converted {count:,} picture{'' if count == 1 else 's'}{way} with {translator.description} into "
+          f"{output}{skipped}.")
     return 0
 
 

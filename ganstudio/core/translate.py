@@ -28,7 +28,7 @@ from .checkpoint import load_checkpoint
 from .generator_files import DIRECTIONS, OpenedGenerator, generator_from_state, open_generator, save_generator
 from .data.batches import physical_memory_bytes
 from .data.decode import DecodeError, open_image, to_rgb
-from .data.sources import SourceFile, SourceReader, list_sources
+from .data.sources import SourceFile, SourceReader, UnreadableSource, list_dataset
 from .device import is_out_of_memory, select_device
 from .errors import CheckpointError, ConfigError, DataError, DeviceError
 from .export import save_png
@@ -416,11 +416,14 @@ def plan_folder(input_path: str | Path, output_dir: str | Path) -> FolderPlan:
     if root.is_relative_to(chosen):
         out = chosen / f"{root.stem if root.is_file() else root.name}-converted"
         note = f"{chosen} holds {root.name}, so the results go into its new subfolder {out.name}."
-    sources = list_sources([str(root)])
+    # Members and links that will not be read (unsafe names, loops, dangling links) are skipped with their reason.
+    listing = list_dataset([str(root)])
+    sources = listing.sources
     if root.is_dir():
         # Results of an earlier conversion into a folder inside the input are not pictures to convert again.
         sources = [source for source in sources if not Path(source.path).resolve().is_relative_to(out)]
     names, refused = output_names(sources, root)
+    refused = list(listing.skipped) + refused
     targets: dict[SourceFile, Path] = {}
     for source, name in names.items():
         target = out / name
@@ -432,7 +435,7 @@ def plan_folder(input_path: str | Path, output_dir: str | Path) -> FolderPlan:
     originals = {Path(source.path).resolve() for source in sources if source.member is None}
     existing = [target for target in targets.values()
                 if (target.exists() or target.is_symlink()) and target.resolve() not in originals]
-    return FolderPlan(root, out, note, targets, labels, refused, existing, len(sources))
+    return FolderPlan(root, out, note, targets, labels, refused, existing, len(sources) + len(listing.skipped))
 
 
 def existing_results_sentence(existing: list[Path], folder: Path) -> str:
@@ -487,6 +490,8 @@ def translate_folder(translator: Translator, input_path: str | Path, output_dir:
                     converted = translator.translate_picture(pixels, max_side)
                 except DataError as exc:
                     result.skipped.append((label, str(exc).split(": ", 1)[-1].rstrip(".")))
+                except UnreadableSource as exc:
+                    result.skipped.append((label, str(exc)))
                 except OSError as exc:
                     result.skipped.append((label, f"could not be read ({exc.strerror or exc})"))
             if converted is not None:
