@@ -153,6 +153,7 @@ class _Trainer:
             folder.create_folders()
         except OSError as exc:
             raise ConfigError(f"The run folder {folder.path} could not be created ({exc.strerror or exc}).") from None
+        folder.remove_stale_temporaries()
         self.config.run.dir = str(folder.path)
         atomic_write_text(folder.config_path, self.config.to_json(app_version=__version__, torch_version=str(torch.__version__)))
         return folder
