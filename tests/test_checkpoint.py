@@ -217,3 +217,15 @@ def test_a_format_version_no_gan_studio_wrote_is_refused_plainly(tmp_path, versi
     raw_save(path, version)
     with pytest.raises(CheckpointError, match="carries no checkpoint format version GAN Studio ever wrote"):
         load_checkpoint(path)
+
+
+def test_the_checkpointer_never_makes_a_checkpoint_resume_would_refuse_the_newest(tmp_path):
+    from ganstudio.core.runs import RunFolder
+    from ganstudio.core.training.checkpointer import Checkpointer
+    folder = RunFolder(tmp_path / "run")
+    folder.create_folders()
+    checkpointer = Checkpointer(folder, keep=2, resumed_from=None)
+    checkpointer.save(good_state(), step=1)
+    with pytest.raises(CheckpointError, match="read back without its loss history; the last good checkpoint is kept"):
+        checkpointer.save(without(good_state(), ("history",)) | {"counters": {**good_state()["counters"], "step": 2}}, 2)
+    assert folder.latest_checkpoint() == folder.checkpoint_path(1)
