@@ -20,7 +20,21 @@ class Payload:
 
 
 def good_state() -> dict:
-    return {"model": "dcgan", "recipe": {"weights": torch.ones(3)}, "counters": {"step": 1}}
+    """Every part a checkpoint holds, small: what resume, generate and translate read."""
+    return {"model": "dcgan", "config": {"model": {"name": "dcgan"}},
+            "recipe": {"weights": torch.ones(3), "optimizer_g": {"state": {}, "param_groups": []}},
+            "counters": {"step": 1, "epoch": 0, "position": 1, "images_seen": 8, "train_seconds": 0.5},
+            "data": {"domains": [{"position": 1, "count": 40}]},
+            "history": {"names": ["G/adv"], "values": torch.zeros(1, 1)},
+            "rng": {"python": (3, (0,) * 625, None), "numpy": {}, "torch": torch.get_rng_state()}}
+
+
+def without(state: dict, piece: tuple[str, ...]) -> dict:
+    holder = state
+    for key in piece[:-1]:
+        holder = holder[key]
+    del holder[piece[-1]]
+    return state
 
 
 def test_roundtrip(tmp_path):
@@ -140,3 +154,78 @@ def test_the_umask_is_read_without_changing_it():
     finally:
         os.umask(before)
         fileio._umask = None
+
+
+# Every part training reads, each left out in turn: a sentence naming it, never a KeyError.
+TRAINING_PARTS = [
+    (("counters",), "its training counters"), (("rng",), "random number generators"),
+    (("data",), "the order of its pictures"), (("history",), "its loss history"),
+    (("recipe",), "the weights of its model"), (("model",), "the name of its model"),
+    (("config",), "the settings of its run"), (("counters", "position"), "the position among its training counters"),
+    (("counters", "train_seconds"), "the train seconds"), (("rng", "torch"), "its torch random number generator"),
+    (("data", "domains"), "the order of its pictures"), (("history", "values"), "its loss history"),
+    (("recipe", "optimizer_g", "param_groups"), "its optimiser optimizer_g"),
+]
+
+
+@pytest.mark.parametrize("piece, named", TRAINING_PARTS, ids=["/".join(p) for p, _ in TRAINING_PARTS])
+def test_a_checkpoint_missing_a_part_is_one_sentence_naming_it(tmp_path, piece, named):
+    path = tmp_path / "step_000000001.pt"
+    save_checkpoint(path, without(good_state(), piece))
+    with pytest.raises(CheckpointError) as raised:
+        load_checkpoint(path, for_training=True)
+    message = str(raised.value)
+    assert named in message and "step_000000001.pt is incomplete" in message
+    assert "earlier checkpoint" in message and "\n" not in message
+
+
+def test_generating_reads_less_than_training(tmp_path):
+    path = tmp_path / "step_000000001.pt"
+    save_checkpoint(path, without(without(good_state(), ("rng",)), ("history",)))
+    assert load_checkpoint(path)["counters"]["step"] == 1, "generate needs no RNG state or loss history"
+    save_checkpoint(path, without(good_state(), ("counters", "epoch")))
+    with pytest.raises(CheckpointError, match="lacks the epoch among its training counters, so it cannot be opened"):
+        load_checkpoint(path)
+
+
+def test_a_part_of_the_wrong_kind_counts_as_missing(tmp_path):
+    path = tmp_path / "step_000000001.pt"
+    state = good_state()
+    state["counters"] = [1, 0]
+    save_checkpoint(path, state)
+    with pytest.raises(CheckpointError, match="lacks its training counters"):
+        load_checkpoint(path)
+
+
+def raw_save(path, version) -> None:
+    body = {"format": "ganstudio-checkpoint", "app_version": "9.0", **good_state()}
+    if version is not None:
+        body["format_version"] = version
+    torch.save(body, path)
+
+
+def test_a_checkpoint_from_a_newer_version_asks_for_an_update(tmp_path):
+    path = tmp_path / "step_1.pt"
+    raw_save(path, 2)
+    with pytest.raises(CheckpointError, match="written by a newer GAN Studio .9.0.; update to open it"):
+        load_checkpoint(path)
+
+
+@pytest.mark.parametrize("version", [0, -3, None, "1", True, 1.0], ids=str)
+def test_a_format_version_no_gan_studio_wrote_is_refused_plainly(tmp_path, version):
+    path = tmp_path / "step_1.pt"
+    raw_save(path, version)
+    with pytest.raises(CheckpointError, match="carries no checkpoint format version GAN Studio ever wrote"):
+        load_checkpoint(path)
+
+
+def test_the_checkpointer_never_makes_a_checkpoint_resume_would_refuse_the_newest(tmp_path):
+    from ganstudio.core.runs import RunFolder
+    from ganstudio.core.training.checkpointer import Checkpointer
+    folder = RunFolder(tmp_path / "run")
+    folder.create_folders()
+    checkpointer = Checkpointer(folder, keep=2, resumed_from=None)
+    checkpointer.save(good_state(), step=1)
+    with pytest.raises(CheckpointError, match="read back without its loss history; the last good checkpoint is kept"):
+        checkpointer.save(without(good_state(), ("history",)) | {"counters": {**good_state()["counters"], "step": 2}}, 2)
+    assert folder.latest_checkpoint() == folder.checkpoint_path(1)

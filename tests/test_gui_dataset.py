@@ -122,18 +122,16 @@ def test_choosing_how_to_square_changes_the_preview(qtbot, make_window, tmp_path
     assert window.workspace.settings.value("dataset/fit", "") == "pad", "the choice is remembered"
 
 
-def test_twenty_thousand_thumbnails_stay_quick(qtbot):
+def test_twenty_thousand_thumbnails_make_pixmaps_only_for_the_cells_on_screen(qtbot):
+    """What keeps a big dataset quick, asserted as behaviour: a time limit would fail on a busy machine."""
     grid = PictureGrid(picture_side=96)
     qtbot.addWidget(grid)
     grid.resize(900, 700)
     grid.show()
     pixels = np.random.default_rng(0).integers(0, 256, (20_000, 32, 32, 3), dtype=np.uint8)
-    started = time.perf_counter()
     with qtbot.waitExposed(grid):
         grid.picture_model.set_pictures(pixels)
     grid.scrollToBottom()
     grid.repaint()
-    seconds = time.perf_counter() - started
     assert grid.picture_model.rowCount() == 20_000
     assert grid.picture_model.decorations_made < 500, "only the cells on screen become pixmaps"
-    assert seconds < 5, f"laying out and painting 20,000 thumbnails took {seconds:.1f} s"

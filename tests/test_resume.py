@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,10 +15,13 @@ from ganstudio.core import engine
 from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
 from ganstudio.core.control import Control
+from ganstudio.core.errors import CheckpointError
+from ganstudio.core.generate import load_generator
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.training import meter
 
 TOTAL_STEPS = 12  # 40 pictures in batches of 8: five steps an epoch, so 12 ends mid-epoch
+HANG_TIMEOUT_S = 900  # a safety net for a hung subprocess only: a loaded machine may take minutes
 
 
 def final_state(run_dir: Path) -> dict:
@@ -117,3 +123,54 @@ def test_leaving_out_any_piece_breaks_exactness(straight_run, interrupted_and_fr
     interrupted, fresh = interrupted_and_fresh
     run_dir = resume_with_a_fresh_piece(interrupted, fresh, piece, tmp_path / "run", TOTAL_STEPS)
     assert differences(expected, final_state(run_dir)) != [], f"leaving out {'/'.join(piece)} went unnoticed"
+
+
+def checkpoint_without(interrupted: Path, piece: tuple, run_dir: Path) -> Path:
+    """A copy of the interrupted run whose latest checkpoint lacks one piece (a key path into it)."""
+    shutil.copytree(interrupted, run_dir)
+    path = RunFolder(run_dir).latest_checkpoint()
+    state = torch.load(path, weights_only=True)
+    holder = state
+    for key in piece[:-1]:
+        holder = holder[key]
+    del holder[piece[-1]]
+    torch.save(state, path)
+    return path
+
+
+# Parts load_checkpoint checks, parts only the model knows (its optimisers, its fixed latents), and a key
+# missing deep inside an optimiser's state, which only the model's load_state_dict finds.
+MISSING = [("counters",), ("rng",), ("data",), ("history",), ("recipe", "optimizer_g"), ("recipe", "optimizer_d"),
+           ("recipe", "fixed_latents"), ("rng", "numpy"), ("recipe", "optimizer_g", "param_groups", 0, "params")]
+
+
+@pytest.mark.parametrize("piece", MISSING, ids=["/".join(map(str, p)) for p in MISSING])
+def test_resuming_a_checkpoint_missing_a_part_is_one_sentence(interrupted_and_fresh, tmp_path, piece):
+    interrupted, _ = interrupted_and_fresh
+    path = checkpoint_without(interrupted, piece, tmp_path / "run")
+    with pytest.raises(CheckpointError) as raised:
+        engine.resume(tmp_path / "run", steps=TOTAL_STEPS)
+    message = str(raised.value)
+    assert message.startswith(f"{path.name} ") and "\n" not in message
+    assert "earlier checkpoint of the run" in message
+
+
+def test_generate_opens_a_checkpoint_training_could_not_continue(interrupted_and_fresh, tmp_path):
+    interrupted, _ = interrupted_and_fresh
+    checkpoint_without(interrupted, ("rng",), tmp_path / "run")
+    assert load_generator(tmp_path / "run").step == 7, "generating needs no random number generator state"
+    checkpoint_without(interrupted, ("config",), tmp_path / "other")
+    with pytest.raises(CheckpointError, match="lacks the settings of its run, so it cannot be opened"):
+        load_generator(tmp_path / "other")
+
+
+def test_the_command_line_says_what_a_checkpoint_lacks_without_a_traceback(interrupted_and_fresh, tmp_path):
+    interrupted, _ = interrupted_and_fresh
+    path = checkpoint_without(interrupted, ("recipe", "optimizer_d"), tmp_path / "run")
+    result = subprocess.run([sys.executable, "-m", "ganstudio", "resume", str(tmp_path / "run"),
+                             "--steps", str(TOTAL_STEPS)],
+                            capture_output=True, text=True, timeout=HANG_TIMEOUT_S)
+    assert result.returncode == 1
+    assert result.stderr.strip() == (f"ganstudio: {path.name} is incomplete: its model's state lacks 'optimizer_d', "
+                                     "so it cannot continue training; resume from an earlier checkpoint of the run, "
+                                     "or start a new run.")

@@ -17,7 +17,23 @@ from .fileio import atomic_save
 from .filetypes import kind_sentence, sniff
 
 FORMAT = "ganstudio-checkpoint"
+# The version policy: FORMAT_VERSION rises whenever the layout of a checkpoint changes. A checkpoint of a
+# newer version than this code knows is refused with advice to update. One of an older version is
+# upgraded to the current layout as it is read (each change of layout brings its upgrade from the version
+# before), so a run started years ago still resumes. Version 1 is the first GAN Studio ever wrote: a
+# version below it, a missing one or one that is not a whole number was not written by GAN Studio and
+# is refused plainly.
 FORMAT_VERSION = 1
+FIRST_FORMAT_VERSION = 1
+# What each use reads, in words for the sentence that names what a checkpoint lacks. Generating and
+# translating read the first group; continuing training reads all of it.
+EVERY_USE_FIELDS = {"model": "the name of its model", "config": "the settings of its run",
+                    "recipe": "the weights of its model", "counters": "its training counters"}
+TRAINING_FIELDS = {"data": "the order of its pictures", "history": "its loss history",
+                   "rng": "the states of its random number generators"}
+EVERY_USE_COUNTERS = ("step", "epoch")
+TRAINING_COUNTERS = ("position", "images_seen", "train_seconds")
+RNG_STATES = ("python", "numpy", "torch")
 
 
 def capture_rng_state() -> dict[str, Any]:
@@ -85,8 +101,10 @@ def save_checkpoint(path: str | Path, state: dict) -> None:
     atomic_save(path, lambda handle: torch.save(body, handle))
 
 
-def load_checkpoint(path: str | Path) -> dict:
-    """Read a checkpoint on the CPU. Opening it never runs code: weights_only=True, and no fallback."""
+def load_checkpoint(path: str | Path, for_training: bool = False) -> dict:
+    """Read a checkpoint on the CPU and check it holds what its use reads: generating and translating by
+    default, continuing training with `for_training`. Opening it never runs code: weights_only=True, and
+    no fallback. Anything missing is a CheckpointError naming it, never a KeyError later."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"There is no checkpoint file at {path}.")
@@ -103,14 +121,62 @@ def load_checkpoint(path: str | Path) -> dict:
         raise CheckpointError(f"{path.name} holds Python objects beyond plain weights; GAN Studio does not open such "
                               "files, because loading them could run code.") from None
     except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(f"{path.name} is damaged or incomplete and cannot be read ({_first_line(exc)}).") from None
+        raise CheckpointError(f"{path.name} is damaged or incomplete and cannot be read ({first_line(exc)}).") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path.name} is not a GAN Studio checkpoint.")
-    if int(state.get("format_version", 0)) > FORMAT_VERSION:
+    version = state.get("format_version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < FIRST_FORMAT_VERSION:
+        raise CheckpointError(f"{path.name} carries no checkpoint format version GAN Studio ever wrote "
+                              f"({version!r}), so it cannot be trusted; choose another checkpoint of the run.")
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path.name} was written by a newer GAN Studio ({state.get('app_version')}); update to open it.")
+    lacking = missing_part(state, for_training)
+    if lacking is not None:
+        if for_training:
+            advice = "it cannot continue training; resume from an earlier checkpoint of the run, or start a new run"
+        else:
+            advice = "it cannot be opened; choose another checkpoint of the run"
+        raise CheckpointError(f"{path.name} is incomplete: it lacks {lacking}, so {advice}.")
     return state
 
 
-def _first_line(exc: BaseException) -> str:
+def missing_part(state: dict, for_training: bool = False) -> str | None:
+    """What `state` lacks that its use reads, in words ("its loss history"), or None when it is whole."""
+    fields = {**EVERY_USE_FIELDS, **(TRAINING_FIELDS if for_training else {})}
+    for key, words in fields.items():
+        expected_type = str if key == "model" else dict
+        if not isinstance(state.get(key), expected_type):
+            return words
+    counters = state["counters"]
+    for name in EVERY_USE_COUNTERS + (TRAINING_COUNTERS if for_training else ()):
+        if not _is_number(counters.get(name)):
+            return f"the {name.replace('_', ' ')} among its training counters"
+    if not for_training:
+        return None
+    domains = state["data"].get("domains")
+    if not isinstance(domains, list) or not domains or not all(isinstance(domain, dict) for domain in domains):
+        return TRAINING_FIELDS["data"]
+    history = state["history"]
+    if not isinstance(history.get("names"), list) or not isinstance(history.get("values"), torch.Tensor):
+        return TRAINING_FIELDS["history"]
+    rng = state["rng"]
+    for name in RNG_STATES:
+        if name not in rng:
+            return f"the state of its {name} random number generator"
+    # Which optimisers a model keeps is its own affair (the engine checks the recipe's keys against the
+    # model's); those named as optimisers must at least hold what torch's optimisers read back.
+    for key, value in state["recipe"].items():
+        if str(key).startswith("optimizer") and (not isinstance(value, dict) or "state" not in value
+                                                 or "param_groups" not in value):
+            return f"the state of its optimiser {key}"
+    return None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message, short enough to sit inside a sentence."""
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:100]

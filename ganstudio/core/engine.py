@@ -18,7 +18,7 @@ import torch
 
 from .. import __version__
 from . import events as ev
-from .checkpoint import capture_rng_state, load_checkpoint, restore_rng_state
+from .checkpoint import capture_rng_state, first_line, load_checkpoint, restore_rng_state
 from .config import RunConfig
 from .control import Control
 from .data.batches import ImageBatches, should_memory_map
@@ -153,22 +153,50 @@ class _Trainer:
             folder.create_folders()
         except OSError as exc:
             raise ConfigError(f"The run folder {folder.path} could not be created ({exc.strerror or exc}).") from None
+        folder.remove_stale_temporaries()
         self.config.run.dir = str(folder.path)
         atomic_write_text(folder.config_path, self.config.to_json(app_version=__version__, torch_version=str(torch.__version__)))
         return folder
 
     def _restore(self, checkpoint: dict, state: RunState) -> None:
-        """Put the run back exactly as the checkpoint left it: networks, data order, history, counters, RNGs."""
-        self.recipe.load_state_dict(checkpoint["recipe"])
-        for batches, saved in zip(self.domain_batches, checkpoint["data"]["domains"]):
+        """Put the run back exactly as the checkpoint left it: networks, data order, history, counters, RNGs.
+
+        load_checkpoint checked the parts every model has; the model's own parts are known only to the
+        model, so what it lacks or holds wrongly is found here, before the first step, and said plainly.
+        """
+        name = self.resume_from.name if self.resume_from is not None else "The checkpoint"
+        cannot = "so it cannot continue training; resume from an earlier checkpoint of the run, or start a new run"
+        lacking = [key for key in self.recipe.state_dict() if key not in checkpoint["recipe"]]
+        if lacking:
+            raise CheckpointError(f"{name} is incomplete: its model's state lacks {lacking[0]!r}, {cannot}.")
+        try:
+            self.recipe.load_state_dict(checkpoint["recipe"])
+        except KeyError as exc:
+            raise CheckpointError(f"{name} is incomplete: its model's state lacks {exc.args[0]!r}, {cannot}.") from None
+        except (ValueError, TypeError, RuntimeError) as exc:
+            if is_out_of_memory(exc):
+                raise
+            raise CheckpointError(f"{name} does not fit its own model ({first_line(exc)}), {cannot}.") from None
+        saved_domains = checkpoint["data"]["domains"]
+        if len(saved_domains) != len(self.domain_batches):
+            raise CheckpointError(f"{name} holds the picture order of {len(saved_domains)} dataset(s), not the "
+                                  f"{len(self.domain_batches)} its model trains on, {cannot}.")
+        for batches, saved in zip(self.domain_batches, saved_domains):
             try:
                 batches.load_state_dict(saved)
             except ValueError as exc:
                 raise DataError(f"The dataset changed since this run was saved ({exc}); exact resume needs the "
                                 "same pictures. Put them back, or start a new run.") from None
+            except (KeyError, TypeError, RuntimeError) as exc:
+                raise CheckpointError(f"{name} holds a picture order that cannot be restored ({first_line(exc)}), "
+                                      f"{cannot}.") from None
         state.history.load_state_dict(checkpoint["history"])
         state.load_counters(checkpoint["counters"])
-        restore_rng_state(checkpoint["rng"])
+        try:
+            restore_rng_state(checkpoint["rng"])
+        except (KeyError, ValueError, TypeError, RuntimeError) as exc:
+            raise CheckpointError(f"{name} holds random number generator states that cannot be restored "
+                                  f"({first_line(exc)}), {cannot}.") from None
 
     def _prepare(self) -> RunState:
         """Everything before the first step; the run state, restored when continuing."""
@@ -179,7 +207,7 @@ class _Trainer:
         checkpoint = self.preloaded_checkpoint
         self.preloaded_checkpoint = None
         if checkpoint is None and self.resume_from is not None:
-            checkpoint = load_checkpoint(self.resume_from)
+            checkpoint = load_checkpoint(self.resume_from, for_training=True)
         if checkpoint is not None and checkpoint.get("model") != config.model.name:
             raise CheckpointError(f"{self.resume_from.name} belongs to a {checkpoint.get('model')} model, "
                                   f"not {config.model.name}.")
@@ -356,7 +384,7 @@ def resume(run_dir: str | Path, sink: Sink = null_sink, control: Control | None 
     path = Path(checkpoint) if checkpoint else folder.latest_checkpoint()
     if path is None:
         raise CheckpointError(f"{folder.path} has no checkpoint to resume from yet.")
-    state = load_checkpoint(path)
+    state = load_checkpoint(path, for_training=True)
     counters = state["counters"]
     done_steps, done_epochs = int(counters["step"]), int(counters["epoch"])
     if sum(value is not None for value in (epochs, steps, minutes)) > 1:

@@ -3,17 +3,28 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .config import RunConfig
 from .errors import ConfigError
+from .fileio import TEMPORARY_SUFFIX
 from .paths import runs_dir
 
 CHECKPOINT_PATTERN = re.compile(r"^step_(\d+)\.pt$")
 SAMPLE_PATTERN = re.compile(r"^(?:epoch_(\d+)|step_(\d+))\.png$")
+# Our atomic writes' temporaries: "." + the target's name + "." + mkstemp's 8 random characters + ".tmp".
+# Nothing else is ever removed, so a user's own ".notes.tmp" stays.
+TEMPORARY_PATTERN = re.compile(r"^\..+\.[a-z0-9_]{8}" + re.escape(TEMPORARY_SUFFIX) + "$")
+# A temporary is left behind only when its writer died mid-save. One still being written belongs to a
+# live writer, possibly another process (a torchrun run the app follows, a second resume): its file
+# changes with every write and is renamed within seconds (a 60 MB checkpoint takes about 1 s, a slow
+# network disk a minute). Ten minutes without a change is far beyond any live save, so only those go.
+STALE_TEMPORARY_SECONDS = 10 * 60
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,28 @@ class RunFolder:
 
     def is_run(self) -> bool:
         return self.config_path.is_file()
+
+    def remove_stale_temporaries(self, now: float | None = None) -> list[Path]:
+        """Remove what interrupted saves left: our own temporary files in the run folder, checkpoints/,
+        samples/ and exports/ unchanged for STALE_TEMPORARY_SECONDS. The paths removed."""
+        now = time.time() if now is None else now
+        removed = []
+        for folder in (self.path, self.checkpoints_dir, self.samples_dir, self.exports_dir):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                if not TEMPORARY_PATTERN.match(entry.name):
+                    continue
+                try:
+                    info = entry.stat(follow_symlinks=False)
+                    if stat.S_ISREG(info.st_mode) and now - info.st_mtime > STALE_TEMPORARY_SECONDS:
+                        os.unlink(entry.path)
+                        removed.append(Path(entry.path))
+                except OSError:
+                    continue  # gone already (another process cleaned it), or not ours to remove
+        return removed
 
     def load_config(self) -> RunConfig:
         if not self.path.is_dir():

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from .. import events as ev
-from ..checkpoint import save_checkpoint
+from ..checkpoint import missing_part, save_checkpoint
 from ..errors import CheckpointError, GanStudioError
 from ..fileio import atomic_write_text
 from ..runs import RunFolder
@@ -80,6 +80,10 @@ class Checkpointer:
         if written_step != step:
             raise CheckpointError(f"The checkpoint {path.name} read back as step {written_step:,}, not {step:,}; "
                                   "the last good checkpoint is kept.")
+        lacking = missing_part(body, for_training=True)
+        if lacking is not None:  # resume would refuse it, so it must not become the newest
+            raise CheckpointError(f"The checkpoint {path.name} read back without {lacking}; the last good "
+                                  "checkpoint is kept.")
 
     def _write_lineage(self) -> None:
         atomic_write_text(self.folder.lineage_path, json.dumps({"checkpoints": self.lineage}, indent=1) + "\n")

@@ -7,11 +7,13 @@ the visible range, reduced to about two points per pixel column ('peak' keeps th
 
 from __future__ import annotations
 
-from typing import Iterable
+import math
+import time
+from typing import Callable, Iterable
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QElapsedTimer, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
@@ -210,16 +212,18 @@ class MetricsPlot(QWidget):
 
     smoothing_changed = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic):
         super().__init__(parent)
+        # Seconds, monotonic. The throttling is behaviour to test: tests inject a clock they move by hand.
+        self._clock = clock
+        self._last_redraw: float | None = None  # None until the first redraw, and after clear: draw at once
         self._panels: list[_Panel] = []
         self._layout: tuple = ()
         self._metric_panel: _Panel | None = None
         self._dirty = False
         self._redraw_timer = QTimer(self)
         self._redraw_timer.setSingleShot(True)
-        self._redraw_timer.timeout.connect(self.redraw)
-        self._since_redraw = QElapsedTimer()  # invalid until the first redraw
+        self._redraw_timer.timeout.connect(self.redraw_if_due)
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setMinimumHeight(220)
@@ -271,7 +275,7 @@ class MetricsPlot(QWidget):
         kept = {name: buffer for panel in self._panels for name, buffer in panel.buffers.items()}
         self.graphics.clear()
         self._panels = []
-        self._since_redraw.invalidate()  # another run's curves: draw them at once
+        self._last_redraw = None  # another run's curves: draw them at once
         colours = list(theme.SERIES_COLOURS)
         left_axes: list[AlignedLeftAxis] = []
         loss_plot = self.graphics.addPlot(row=0, col=0, axisItems={"left": AlignedLeftAxis(left_axes)})
@@ -343,7 +347,7 @@ class MetricsPlot(QWidget):
                 buffer.clear()
         self._dirty = True
         self.redraw()
-        self._since_redraw.invalidate()  # the next data is another run's (or a fresh start): draw it at once
+        self._last_redraw = None  # the next data is another run's (or a fresh start): draw it at once
 
     # -- data --------------------------------------------------------------------------------------
 
@@ -394,12 +398,26 @@ class MetricsPlot(QWidget):
 
     def _mark_dirty(self) -> None:
         self._dirty = True
-        if self._redraw_timer.isActive():
-            return
+        if not self._redraw_timer.isActive():
+            self._redraw_timer.start(max(FIRST_REDRAW_DELAY_MS, self.redraw_due_in_ms()))
+
+    def redraw_due_in_ms(self) -> int:
+        """How long, by the clock, until the throttling allows the next redraw: 0 after a quiet spell."""
+        if self._last_redraw is None:
+            return 0
         points = max((buffer.count for panel in self._panels for buffer in panel.buffers.values()), default=0)
         interval = min(MAX_REDRAW_INTERVAL_MS, REDRAW_INTERVAL_MS + points // POINTS_PER_EXTRA_MS)
-        waited = self._since_redraw.elapsed() if self._since_redraw.isValid() else interval
-        self._redraw_timer.start(max(FIRST_REDRAW_DELAY_MS, interval - waited))
+        waited_ms = (self._clock() - self._last_redraw) * 1000
+        return max(0, math.ceil(interval - waited_ms))
+
+    def redraw_if_due(self) -> None:
+        """The redraw timer's tick. Qt's coarse timers may fire up to 5% early, so the clock decides: before
+        the interval is up, the timer is set again for the rest of it."""
+        due_in = self.redraw_due_in_ms()
+        if due_in > 0:
+            self._redraw_timer.start(due_in)
+        else:
+            self.redraw()
 
     def _smoothing_moved(self, value: int) -> None:
         self._dirty = True
@@ -409,13 +427,14 @@ class MetricsPlot(QWidget):
     def showEvent(self, event) -> None:
         super().showEvent(event)
         if self._dirty:
+            self._last_redraw = None  # what gathered while hidden draws as the plot appears, unthrottled
             self._redraw_timer.start(0)
 
     def redraw(self) -> None:
         if not self._dirty or not self.isVisible():  # a hidden plot catches up when it is shown
             return
         self._dirty = False
-        self._since_redraw.start()
+        self._last_redraw = self._clock()
         smoothing = smoothing_window(self.smoothing.value())
         for panel in self._panels:
             window = 1 if panel is self._metric_panel else smoothing
