@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import random
 import zipfile
@@ -25,6 +26,10 @@ FORMAT = "ganstudio-checkpoint"
 # is refused plainly.
 FORMAT_VERSION = 1
 FIRST_FORMAT_VERSION = 1
+# A checksum of everything else in the checkpoint, tensor bytes included: torch checks none of the zip's
+# CRCs, so one flipped byte in a weight would otherwise resume silently. Checkpoints written before it
+# have none and are read as before (adding it changed no layout, so the version stays 1).
+DIGEST_KEY = "digest"
 # What each use reads, in words for the sentence that names what a checkpoint lacks. Generating and
 # translating read the first group; continuing training reads all of it.
 EVERY_USE_FIELDS = {"model": "the name of its model", "config": "the settings of its run",
@@ -90,21 +95,55 @@ def check_finite(state: dict, what: str = "weights") -> None:
     bad = _non_finite_tensors(state.get("recipe", {}))
     if bad:
         raise TrainingDiverged(f"Training diverged: {what} became NaN or infinite ({bad[0]}); "
-                               "no checkpoint was written over the last good one. Try lower learning rates.")
+                               f"no checkpoint was written over the last good one. {DIVERGENCE_ADVICE}")
+
+
+# What a user can do about divergence, in options both front ends have: resume takes no learning rates.
+DIVERGENCE_ADVICE = ("Start a new run with lower learning rates (--lr-g and --lr-d, or Advanced settings in the "
+                     "app) or another seed.")
+
+
+def state_digest(value: Any) -> str:
+    """A checksum of a checkpoint's contents: its structure, plain values and every tensor's bytes."""
+    digest = hashlib.blake2b(digest_size=32)
+    _feed(digest, value)
+    return digest.hexdigest()
+
+
+def _feed(digest, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"tensor {tensor.dtype} {tuple(tensor.shape)};".encode())
+        if tensor.numel():
+            digest.update(tensor.reshape(-1).view(torch.uint8).numpy())
+    elif isinstance(value, dict):
+        digest.update(f"dict {len(value)};".encode())
+        for key in sorted(value, key=repr):  # the order a dict comes back in is not part of its content
+            digest.update(f"{key!r}:".encode())
+            _feed(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"list {len(value)};".encode())  # torch.load may give back a tuple as saved, or not
+        for item in value:
+            _feed(digest, item)
+    else:
+        digest.update(f"{type(value).__name__} {value!r};".encode())
 
 
 def save_checkpoint(path: str | Path, state: dict) -> None:
-    """Write `state` to `path` atomically, never when a weight is non-finite."""
+    """Write `state` to `path` atomically with its checksum, never when a weight is non-finite."""
     check_finite(state)
     body = {"format": FORMAT, "format_version": FORMAT_VERSION, "app_version": __version__,
             "torch_version": str(torch.__version__), **state}
+    body[DIGEST_KEY] = state_digest(body)
     atomic_save(path, lambda handle: torch.save(body, handle))
 
 
-def load_checkpoint(path: str | Path, for_training: bool = False) -> dict:
+def load_checkpoint(path: str | Path, for_training: bool = False, _offer: bool = True) -> dict:
     """Read a checkpoint on the CPU and check it holds what its use reads: generating and translating by
     default, continuing training with `for_training`. Opening it never runs code: weights_only=True, and
-    no fallback. Anything missing is a CheckpointError naming it, never a KeyError later."""
+    no fallback. Anything missing is a CheckpointError naming it, never a KeyError later; so is a checksum
+    that does not match and a weight that is NaN or infinite, with the run's newest intact earlier
+    checkpoint offered (unless `_offer` is False, as when looking for that one)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"There is no checkpoint file at {path}.")
@@ -137,7 +176,39 @@ def load_checkpoint(path: str | Path, for_training: bool = False) -> dict:
         else:
             advice = "it cannot be opened; choose another checkpoint of the run"
         raise CheckpointError(f"{path.name} is incomplete: it lacks {lacking}, so {advice}.")
+    written = state.pop(DIGEST_KEY, None)
+    if written is not None and written != state_digest(state):
+        offer = _earlier_offer(path, for_training) if _offer else ""
+        raise CheckpointError(f"{path.name} is damaged: its contents no longer match the checksum written with "
+                              f"it, so it cannot be trusted.{offer}")
+    bad = _non_finite_tensors(state["recipe"])
+    if bad:
+        use = "training cannot continue from it" if for_training else "it cannot make pictures"
+        offer = _earlier_offer(path, for_training) if _offer else ""
+        raise CheckpointError(f"{path.name} holds weights that are NaN or infinite ({bad[0]}), so {use}.{offer}")
     return state
+
+
+def _earlier_offer(path: Path, for_training: bool) -> str:
+    """' The run's checkpoint step_….pt, before it, is intact: …' naming the newest earlier one that loads
+    and checks out, or '' when there is none. Only runs on the way to refusing a checkpoint."""
+    from .runs import RunFolder
+    folder = RunFolder(path.parent.parent)
+    names = [candidate.name for _, candidate in folder.checkpoints()]
+    if path.name in names:
+        earlier = [folder.checkpoints_dir / name for name in names[:names.index(path.name)]]
+    else:
+        step = folder.step_of(path)
+        earlier = [candidate for candidate_step, candidate in folder.checkpoint_files()
+                   if step is not None and candidate_step < step]
+    for candidate in reversed(earlier):
+        try:
+            load_checkpoint(candidate, for_training, _offer=False)
+        except CheckpointError:
+            continue
+        return (f" The run's checkpoint {candidate.name}, before it, is intact: use it instead "
+                f"(--checkpoint {candidate}).")
+    return " The run has no intact checkpoint before it."
 
 
 def missing_part(state: dict, for_training: bool = False) -> str | None:

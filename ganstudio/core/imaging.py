@@ -7,12 +7,21 @@ import math
 import numpy as np
 import torch
 
+from .errors import TrainingDiverged
+
 GRID_PADDING = 2
 GRID_BACKGROUND = (24, 24, 28)
 
 
 def to_uint8_images(images: torch.Tensor) -> np.ndarray:
-    """N x 3 x H x W in [-1, 1] to N x H x W x 3 uint8 on the CPU, rounding rather than truncating."""
+    """N x 3 x H x W in [-1, 1] to N x H x W x 3 uint8 on the CPU, rounding rather than truncating.
+
+    A NaN would become a black or arbitrary pixel, so pictures holding one are refused: the network that
+    made them has gone bad, and a flat picture written as if it were a result would hide that.
+    """
+    if not bool(torch.isfinite(images).all()):
+        raise TrainingDiverged("The generator's pictures came out as NaN or infinite values, so none was written: "
+                               "its weights have gone bad. Use an earlier checkpoint of the run.")
     scaled = images.detach().float().clamp(-1, 1).add(1).mul(127.5).round()
     return scaled.to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 

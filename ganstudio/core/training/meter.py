@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import events as ev
+from ..checkpoint import DIVERGENCE_ADVICE
 from ..errors import TrainingDiverged
 from .state import RunState
 
@@ -48,8 +49,7 @@ class ProgressMeter:
         if not bool(torch.isfinite(rows).all()):
             bad = [self.names[i] for i in range(rows.shape[1]) if not bool(torch.isfinite(rows[:, i]).all())]
             raise TrainingDiverged(f"Training diverged at step {self.state.step:,}: {', '.join(bad)} became NaN or "
-                                   "infinite. The last good checkpoint is kept; resume from it with lower learning "
-                                   "rates or start again with another seed.")
+                                   f"infinite. The last good checkpoint is kept. {DIVERGENCE_ADVICE}")
         self.state.history.extend(rows)
         self._window.append(rows)
         now = self.state.clock.now()
