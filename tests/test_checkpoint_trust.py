@@ -9,7 +9,7 @@ import zipfile
 import pytest
 import torch
 
-from conftest import tiny_config
+from conftest import resave_checkpoint, tiny_config
 from ganstudio.core import engine
 from ganstudio.core.checkpoint import DIGEST_KEY, load_checkpoint, state_digest
 from ganstudio.core.errors import CheckpointError, GanStudioError, TrainingDiverged
@@ -74,11 +74,9 @@ def test_a_nan_checkpoint_is_refused_for_resume_and_generate(two_checkpoints):
     folder = two_checkpoints
     latest = folder.latest_checkpoint()
     body = torch.load(latest, weights_only=True)
-    body.pop(DIGEST_KEY)
     weight = next(iter(body["recipe"]["generator"].values()))
     weight[(0,) * weight.dim()] = float("nan")
-    body[DIGEST_KEY] = state_digest(body)  # a checkpoint written as it is, NaN and all
-    torch.save(body, latest)
+    resave_checkpoint(latest, body)  # a checkpoint written as it is, NaN and all
     with pytest.raises(CheckpointError, match="NaN or infinite.*training cannot continue.*step_000000005.pt"):
         load_checkpoint(latest, for_training=True)
     with pytest.raises(CheckpointError, match="NaN or infinite.*cannot make pictures"):

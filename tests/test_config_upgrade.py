@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from conftest import tiny_config
+from conftest import resave_checkpoint, tiny_config
 from ganstudio.core import engine
 from ganstudio.core.checkpoint import load_checkpoint
 from ganstudio.core.config import RunConfig
@@ -62,7 +62,7 @@ def test_a_version_1_run_resumes_and_keeps_its_loss(tiny_dataset, tmp_path):
                                              {"version": 1}), encoding="utf-8")
     state = torch.load(result.checkpoint, weights_only=True)
     state["config"] = as_version_1(state["config"])
-    torch.save(state, result.checkpoint)
+    resave_checkpoint(result.checkpoint, state)
     resumed = engine.resume(folder.path, steps=6)
     assert resumed.step == 6
     assert load_checkpoint(resumed.checkpoint)["config"]["model"]["options"]["loss"] == "hinge"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import resume_with_a_fresh_piece, scramble_global_rngs, tiny_config
+from conftest import resave_checkpoint, resume_with_a_fresh_piece, scramble_global_rngs, tiny_config
 from ganstudio.core import engine
 from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
@@ -134,7 +134,7 @@ def checkpoint_without(interrupted: Path, piece: tuple, run_dir: Path) -> Path:
     for key in piece[:-1]:
         holder = holder[key]
     del holder[piece[-1]]
-    torch.save(state, path)
+    resave_checkpoint(path, state)
     return path
 
 
