@@ -67,6 +67,21 @@ def tiny_config(data_folder: Path, run_dir: Path, **train):
     return config.validate()
 
 
+def train_tiny_run(tmp_path_factory, name: str, pictures: int = 40, run: str = "run", sample_every_epochs: int = 0,
+                   **train) -> Path:
+    """A tiny run trained once for a test module, with data and cache folders of its own; its folder."""
+    from ganstudio.core import engine
+    root = tmp_path_factory.mktemp(name)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GANSTUDIO_DATA_DIR", str(root / "data"))
+        patch.setenv("GANSTUDIO_CACHE_DIR", str(root / "cache"))
+        write_pictures(root / "pictures", pictures)
+        config = tiny_config(root / "pictures", root / run, **train)
+        config.run.sample_every_epochs = sample_every_epochs
+        engine.run(config)
+    return root / run
+
+
 def scramble_global_rngs() -> None:
     """What a fresh process would have: global generators in some unrelated state."""
     import torch

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image, ImageSequence
 
-from conftest import tiny_config, write_pictures
+from conftest import train_tiny_run
 from ganstudio import __version__
 from ganstudio.cli import build_parser, main
 from ganstudio.core import animation, engine
@@ -23,13 +23,7 @@ from test_cyclegan_training import cyclegan_config, two_domains
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A 32-pixel DCGAN trained six steps: enough for pictures that differ from seed to seed."""
-    root = tmp_path_factory.mktemp("animate")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANSTUDIO_DATA_DIR", str(root / "data"))
-        patch.setenv("GANSTUDIO_CACHE_DIR", str(root / "cache"))
-        write_pictures(root / "pictures", 40)
-        engine.run(tiny_config(root / "pictures", root / "run", steps=6))
-    return root / "run"
+    return train_tiny_run(tmp_path_factory, "animate", steps=6)
 
 
 def gif_frames(path) -> tuple[list[np.ndarray], dict]:

@@ -7,9 +7,8 @@ import json
 import pytest
 from PIL import Image
 
-from conftest import tiny_config, write_pictures
+from conftest import train_tiny_run
 from gui_helpers import drop_paths
-from ganstudio.core import engine
 from ganstudio.core.animation import find_ffmpeg
 from ganstudio.core.export import read_png_metadata
 from ganstudio.core.runs import RunFolder
@@ -18,15 +17,8 @@ from ganstudio.core.runs import RunFolder
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
     """A tiny run trained once for this module, in a folder outside the data folder (as the CLI would)."""
-    root = tmp_path_factory.mktemp("trained")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANSTUDIO_DATA_DIR", str(root / "data"))
-        patch.setenv("GANSTUDIO_CACHE_DIR", str(root / "cache"))
-        write_pictures(root / "pictures", 40)
-        config = tiny_config(root / "pictures", root / "elsewhere" / "cli-run", epochs=2)
-        config.run.sample_every_epochs = 1
-        engine.run(config)
-    return RunFolder(root / "elsewhere" / "cli-run")
+    return RunFolder(train_tiny_run(tmp_path_factory, "trained", run="elsewhere/cli-run", sample_every_epochs=1,
+                                    epochs=2))
 
 
 def open_on_generate(qtbot, window, run: RunFolder):

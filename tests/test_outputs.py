@@ -13,13 +13,12 @@ import pytest
 from PIL import Image
 
 from ganstudio import cli
-from ganstudio.core import engine
 from ganstudio.core.errors import ConfigError
 from ganstudio.core.export import read_png_metadata
 from ganstudio.core.generator_files import save_generator
 from ganstudio.core.models.translation import GeneratorSpec
 from ganstudio.core.translate import UnsafeName, open_translator, safe_relative_path, translate_folder
-from conftest import tiny_config, write_pictures
+from conftest import train_tiny_run, write_pictures
 from test_cli import ganstudio
 from test_generator_files import random_generator
 
@@ -55,13 +54,7 @@ def weights(tmp_path) -> Path:
 @pytest.fixture(scope="module")
 def seed_run(tmp_path_factory) -> Path:
     """A 32-pixel picture-making run trained three steps: enough to write pictures from."""
-    root = tmp_path_factory.mktemp("outputs")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("GANSTUDIO_DATA_DIR", str(root / "data"))
-        patch.setenv("GANSTUDIO_CACHE_DIR", str(root / "cache"))
-        write_pictures(root / "pictures", 16)
-        engine.run(tiny_config(root / "pictures", root / "run", steps=3))
-    return root / "run"
+    return train_tiny_run(tmp_path_factory, "outputs", pictures=16, steps=3)
 
 
 # -- nothing is written outside the folder given ---------------------------------------------------
