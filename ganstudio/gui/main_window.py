@@ -24,6 +24,7 @@ from .pages.train_page import TrainPage
 from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
+from .widgets.drop_target import accept_without_moving, local_paths
 from .widgets.metrics_plot import MetricsPlot
 from .workspace import Workspace, is_image_to_image_run
 
@@ -42,10 +43,6 @@ SHORTCUTS = (
     ("Esc", "Cancel checking a dataset"),
     ("Ctrl+Q", "Quit (training stops and is saved first)"),
 )
-
-
-def local_paths(mime) -> list[str]:
-    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
 
 
 class MainWindow(QMainWindow):
@@ -321,15 +318,16 @@ class MainWindow(QMainWindow):
     # -- drops -------------------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+        if local_paths(event.mimeData()) and accept_without_moving(event):
             self.dataset_page.set_dragging(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+            accept_without_moving(event)
+        else:
+            event.ignore()
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.dataset_page.set_dragging(False)
@@ -337,10 +335,9 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         self.dataset_page.set_dragging(False)
         paths = local_paths(event.mimeData())
-        if not paths:
+        if not paths or not accept_without_moving(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         self.open_paths(paths)
 
     def open_paths(self, paths: list[str]) -> None:

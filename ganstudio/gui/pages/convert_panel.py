@@ -26,7 +26,7 @@ from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
-from ..widgets.drop_target import IMAGE_SUFFIXES, local_paths
+from ..widgets.drop_target import IMAGE_SUFFIXES, accept_without_moving, local_paths
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
 from ..widgets.replace_question import ask_to_replace
@@ -432,15 +432,16 @@ class ConvertPanel(QWidget):
             self.convert_path(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+        if local_paths(event.mimeData()) and accept_without_moving(event):
             self._set_dragging(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+            accept_without_moving(event)
+        else:
+            event.ignore()
 
     def dragLeaveEvent(self, event) -> None:
         self._set_dragging(False)
@@ -448,10 +449,9 @@ class ConvertPanel(QWidget):
     def dropEvent(self, event: QDropEvent) -> None:
         self._set_dragging(False)
         paths = local_paths(event.mimeData())
-        if not paths:
+        if not paths or not accept_without_moving(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         if len(paths) > 1:
             self.banner.show_message("Drop one picture, or one folder or zip to convert many at once.", "warning")
             return

@@ -22,7 +22,7 @@ from ...core.registry import TRANSLATE
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
 from ..widgets.common import button, label, settings_column
-from ..widgets.drop_target import IMAGE_SUFFIXES, DropTarget, local_paths, paths_from_drop
+from ..widgets.drop_target import IMAGE_SUFFIXES, DropTarget, accept_without_moving, local_paths, paths_from_drop
 from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, growing_form, shrinkable_combo
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.settings_table import CHOICE, Length, Setting, SettingsTable
@@ -199,13 +199,15 @@ class ImageToImagePage(TrainingPage):
 
     def dragEnterEvent(self, event) -> None:
         # Pictures dropped beside the zones stay here (the window would take them to the Dataset page).
-        if self.tabs.currentIndex() == 0 and local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
+        if not (self.tabs.currentIndex() == 0 and local_paths(event.mimeData()) and accept_without_moving(event)):
             event.ignore()
 
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
     def dropEvent(self, event) -> None:
-        event.acceptProposedAction()
+        if not accept_without_moving(event):
+            return
         self.banner.show_message("Drop the pictures on Domain A or on Domain B, so it is clear which they are.",
                                  "info")
 
