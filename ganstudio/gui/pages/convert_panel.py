@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
-                               QSpinBox, QStackedWidget, QTreeWidget, QTreeWidgetItem,
+                               QSpinBox, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ... import __version__
@@ -30,6 +30,7 @@ from ..widgets.drop_target import IMAGE_SUFFIXES, accept_without_moving, local_p
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
 from ..widgets.replace_question import ask_to_replace
+from ..widgets.skipped_files import SkippedFilesList
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run, run_directions
 from ..widgets.forms import field_label, shrinkable_combo
 
@@ -255,11 +256,8 @@ class ConvertPanel(QWidget):
             row.addWidget(widget, 0, Qt.AlignmentFlag.AlignTop)
         column.addLayout(row)
         self.skipped_title = label("Skipped", "h2")
-        self.skipped = QTreeWidget()
+        self.skipped = SkippedFilesList()
         self.skipped.setHeaderLabels(["Picture", "Why"])
-        self.skipped.setRootIsDecorated(False)
-        self.skipped.setUniformRowHeights(True)
-        self.skipped.setColumnWidth(0, 260)
         column.addWidget(self.skipped_title)
         column.addWidget(self.skipped, 1)
         column.addStretch(0)
@@ -693,11 +691,8 @@ class ConvertPanel(QWidget):
         self.again_button.show()
         if skipped:
             # Names that are not valid UTF-8 arrive as surrogates, which Qt cannot show: as escapes instead.
-            rows = [QTreeWidgetItem([printable(name), printable(reason)])
-                    for name, reason in result.skipped[:LISTED_SKIPPED]]
-            for row, (name, reason) in zip(rows, result.skipped):
-                row.setToolTip(1, printable(reason))
-            self.skipped.addTopLevelItems(rows)
+            self.skipped.show_skipped([(printable(name), printable(reason)) for name, reason in result.skipped],
+                                      LISTED_SKIPPED)
             self.skipped_title.show()
             self.skipped.show()
         words = "cancelled" if result.cancelled else "done"

@@ -17,7 +17,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
-                               QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from ...core.config import FITS, SIZES, DataConfig
 from ...core.data.cache import load_dataset
@@ -32,6 +32,7 @@ from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
+from ..widgets.skipped_files import SkippedFilesList
 from ..workspace import Workspace
 
 # After the last change to size, fit or background, wait this long before checking the pictures again,
@@ -301,12 +302,8 @@ class DatasetPage(QWidget):
         column.addWidget(self.notes_title)
         column.addWidget(self.notes)
         self.skipped_title = label("Skipped files", "h2")
-        self.skipped = QTreeWidget()
-        self.skipped.setHeaderLabels(["File", "Why"])
-        self.skipped.setRootIsDecorated(False)
-        self.skipped.setUniformRowHeights(True)
+        self.skipped = SkippedFilesList()
         self.skipped.setMinimumHeight(140)
-        self.skipped.setColumnWidth(0, 170)
         column.addWidget(self.skipped_title)
         column.addWidget(self.skipped, 1)
         column.addStretch(0)
@@ -544,14 +541,7 @@ class DatasetPage(QWidget):
         self.notes.setText("".join(f"<p style='margin:0 0 6px 0'>• {note}</p>" for note in warnings))
         self.skipped_title.setVisible(bool(skipped))
         self.skipped.setVisible(bool(skipped))
-        self.skipped.clear()
-        rows = [QTreeWidgetItem([file, reason]) for file, reason in report.skipped[:LISTED_SKIPPED]]
-        for row, (file, reason) in zip(rows, report.skipped):
-            row.setToolTip(0, file)
-            row.setToolTip(1, reason)
-        self.skipped.addTopLevelItems(rows)
-        if skipped > LISTED_SKIPPED:
-            self.skipped.addTopLevelItem(QTreeWidgetItem([f"… and {skipped - LISTED_SKIPPED:,} more", ""]))
+        self.skipped.show_skipped(report.skipped, LISTED_SKIPPED)
         self.next_button.setEnabled(report.usable > 0)
         if report.usable == 0:
             self.banner.show_message(f"None of the {report.found:,} files is a usable picture; the list on the "

@@ -25,6 +25,7 @@ from ..widgets.common import button, label, settings_column
 from ..widgets.drop_target import IMAGE_SUFFIXES, DropTarget, accept_without_moving, local_paths, paths_from_drop
 from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, growing_form, shrinkable_combo
 from ..widgets.page_frame import page_frame, side_by_side
+from ..widgets.skipped_files import skipped_tooltip
 from ..widgets.settings_table import CHOICE, Length, Setting, SettingsTable
 from ..workspace import Workspace
 from .convert_panel import ConvertPanel
@@ -346,10 +347,7 @@ class ImageToImagePage(TrainingPage):
                                           "or a zip with PNG, JPEG or WebP pictures.")
             detail = "No usable pictures here" + (f" ({skipped:,} files skipped)" if skipped else "")
         zone.set_status(self._paths_title(self.domains[side].paths), detail)
-        why = "\n".join(f"{name}: {reason}" for name, reason in report.skipped[:LISTED_SKIPPED])
-        if skipped > LISTED_SKIPPED:
-            why += f"\n… and {skipped - LISTED_SKIPPED:,} more"
-        zone.detail.setToolTip(f"Skipped:\n{why}" if skipped else "")
+        zone.detail.setToolTip(skipped_tooltip(report.skipped, LISTED_SKIPPED))
 
     def _check_failed(self, side: str, message: str) -> None:
         domain = self.domains[side]
