@@ -166,3 +166,19 @@ def test_continuing_a_run_from_the_runs_page(qtbot, make_window, tiny_dataset, t
     assert finished.args[0].reason == "completed" and finished.args[0].epoch == 3
     qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
     assert RunFolder(copy_dir).latest_checkpoint().name == "step_000000015.pt"
+
+
+def test_a_pages_status_message_is_not_shown_as_another_pages_news(qtbot, make_window, tiny_dataset, trained_run):
+    window = make_window(dataset=tiny_dataset)
+    page = open_on_generate(qtbot, window, trained_run)
+    page.count.setValue(4)
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.generate_button.click()
+        window.show_page("train")
+    assert window.status_text.text() == "Generate: Made 4 pictures.", "work finished elsewhere names its page"
+    window.show_page("generate")
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.generate_button.click()
+    assert window.status_text.text() == "Made 4 pictures."
+    window.show_page("train")
+    assert "Made 4 pictures" not in window.status_text.text(), "leaving the page takes its message away"

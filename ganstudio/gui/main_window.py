@@ -53,6 +53,7 @@ class MainWindow(QMainWindow):
         self.workspace = workspace
         self.pages: dict[str, QWidget] = {}
         self._close_pending = False
+        self._status_page = ""  # the page whose message the status bar shows ("": the app's own)
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -133,7 +134,12 @@ class MainWindow(QMainWindow):
     def _page_chosen(self, row: int) -> None:
         item = self.page_list.item(row)
         if item is not None:
-            self.stack.setCurrentWidget(self.pages[item.data(Qt.ItemDataRole.UserRole)])
+            key = item.data(Qt.ItemDataRole.UserRole)
+            self.stack.setCurrentWidget(self.pages[key])
+            # A page's message does not outlive leaving it: the next page would seem to say it.
+            if self._status_page and self._status_page != key:
+                self._status_page = ""
+                self.status_text.setText("")
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -211,7 +217,11 @@ class MainWindow(QMainWindow):
             hints.colorSchemeChanged.connect(lambda scheme: self.set_theme(self.settings.value("view/theme", "system"),
                                                                            remember=False))
 
-    def _say(self, text: str, timeout_ms: int) -> None:
+    def _say(self, text: str, timeout_ms: int, page: str = "") -> None:
+        # Work a page finishes while another is on show is named, so it does not read as news of this page.
+        if page and page != self.current_page_key() and page in self.pages:
+            text = f"{self.pages[page].title}: {text}"
+        self._status_page = page
         self.status_text.setText(text)
         if timeout_ms:
             self.statusBar().clearMessage()

@@ -48,7 +48,8 @@ class Workspace(QObject):
 
     dataset_changed = Signal()        # the chosen dataset or its settings changed
     dataset_scanned = Signal()        # a scan finished: report and pixels are current
-    status_message = Signal(str, int)  # text for the status bar, and for how many ms (0: until replaced)
+    # Text for the status bar, for how many ms (0: until replaced), and the key of the page it comes from ("": the app).
+    status_message = Signal(str, int, str)
     page_requested = Signal(str)      # a page asks the window to show another (by key)
     runs_changed = Signal()           # a run was written or opened; lists of runs should refresh
     run_opened = Signal(str)          # show this run folder on the Runs page
@@ -87,8 +88,8 @@ class Workspace(QObject):
         if not reveal(path):
             self.say(f"No file manager could be opened; the folder is {path}.", 0)
 
-    def say(self, text: str, timeout_ms: int = 6000) -> None:
-        self.status_message.emit(text, timeout_ms)
+    def say(self, text: str, timeout_ms: int = 6000, page: str = "") -> None:
+        self.status_message.emit(text, timeout_ms, page)
 
     def shutdown(self) -> None:
         self.io_tasks.shutdown()

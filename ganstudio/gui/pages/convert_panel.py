@@ -36,6 +36,8 @@ from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+# The page this panel sits on: its status messages name it when another page is on show.
+PAGE_KEY = "image-to-image"
 # A summary lists this many skipped files; the rest are counted.
 LISTED_SKIPPED = 2000
 
@@ -381,7 +383,7 @@ class ConvertPanel(QWidget):
             if self.loaded_source is not None:
                 self.refresh_runs(select=self.loaded_source)
             self.banner.show_message(message, "error")
-            self.workspace.say("That model could not be opened.")
+            self.workspace.say("That model could not be opened.", page=PAGE_KEY)
             self.translator_failed.emit(message)
 
         self.workspace.model_tasks.submit(lambda task: open_source(source), opened, failed, name="open-generator")
@@ -395,7 +397,7 @@ class ConvertPanel(QWidget):
             self.refresh_runs(select=source)
         self.banner.hide()
         self.model_line.setText(self._describe(translator))
-        self.workspace.say(f"Model ready: {Path(source.path).name}.")
+        self.workspace.say(f"Model ready: {Path(source.path).name}.", page=PAGE_KEY)
         self.translator_loaded.emit(translator.description)
         if self._pending_input is not None:
             pending, self._pending_input = self._pending_input, None
@@ -481,7 +483,7 @@ class ConvertPanel(QWidget):
                                      "file.", "warning")
             return False
         self._pending_input = path
-        self.workspace.say("The picture is converted as soon as the model is open.")
+        self.workspace.say("The picture is converted as soon as the model is open.", page=PAGE_KEY)
         return False
 
     def busy_converting_folder(self) -> bool:
@@ -492,7 +494,7 @@ class ConvertPanel(QWidget):
     def convert_picture(self, path: str | Path) -> None:
         path = Path(path)
         if self.busy_converting_folder():
-            self.workspace.say("A folder is being converted; cancel it or wait for it to finish.")
+            self.workspace.say("A folder is being converted; cancel it or wait for it to finish.", page=PAGE_KEY)
             return
         if not self._ready(str(path)):
             return
@@ -523,7 +525,7 @@ class ConvertPanel(QWidget):
             words = {"AtoB": ", A → B", "BtoA": ", B → A"}.get(conversion.direction, "")
             self.picture_detail.setText(f"  {width:,} × {height:,} px{words}")
             self.save_button.setEnabled(True)
-            self.workspace.say(f"{path.name} converted.")
+            self.workspace.say(f"{path.name} converted.", page=PAGE_KEY)
             self.picture_converted.emit()
 
         def failed(message: str) -> None:
@@ -557,14 +559,14 @@ class ConvertPanel(QWidget):
                                      "warning")
             return
         if (target.exists() or target.is_symlink()) and not ask_to_replace(self, [target]):
-            self.workspace.say(f"Nothing was saved; {target.name} is kept as it was.")
+            self.workspace.say(f"Nothing was saved; {target.name} is kept as it was.", page=PAGE_KEY)
             return
         metadata = {"source": conversion.source.name, "model": conversion.model, "direction": conversion.direction,
                     "app_version": __version__}
         pixels = conversion.after
 
         def saved(written: Path) -> None:
-            self.workspace.say(f"Saved {written}.")
+            self.workspace.say(f"Saved {written}.", page=PAGE_KEY)
             self.result_saved.emit(str(written))
 
         self.workspace.io_tasks.submit(lambda task: save_picture(target, pixels, metadata), saved,
@@ -583,7 +585,7 @@ class ConvertPanel(QWidget):
         files already there are asked about first; `overwrite` is the answer given."""
         source = Path(source)
         if self.busy_converting_folder():
-            self.workspace.say("A folder is already being converted.")
+            self.workspace.say("A folder is already being converted.", page=PAGE_KEY)
             return
         if not self._ready(str(source)):
             return
@@ -630,7 +632,7 @@ class ConvertPanel(QWidget):
 
         self.workspace.model_tasks.submit(work, lambda result: self._folder_planned(source, output, result), failed,
                                           self._folder_progress, name="convert-folder")
-        self.workspace.say(f"Converting the pictures of {source.name}…", 0)
+        self.workspace.say(f"Converting the pictures of {source.name}…", 0, page=PAGE_KEY)
 
     def _folder_progress(self, done: int, total: int, name: str) -> None:
         self.folder_progress.setRange(0, max(1, total))
@@ -662,7 +664,8 @@ class ConvertPanel(QWidget):
         self.folder_detail.setText(message)
         self.cancel_button.hide()
         self.again_button.show()
-        self.workspace.say(f"Nothing converted: {outcome.output} already holds results of {source.name}.", 0)
+        self.workspace.say(f"Nothing converted: {outcome.output} already holds results of {source.name}.", 0,
+                           page=PAGE_KEY)
         self.folder_declined.emit(message)
 
     def _folder_done(self, source: Path, result) -> None:
@@ -696,7 +699,8 @@ class ConvertPanel(QWidget):
             self.skipped_title.show()
             self.skipped.show()
         words = "cancelled" if result.cancelled else "done"
-        self.workspace.say(f"Converting {source.name} {words}: {written:,} written, {skipped:,} skipped.", 0)
+        self.workspace.say(f"Converting {source.name} {words}: {written:,} written, {skipped:,} skipped.", 0,
+                           page=PAGE_KEY)
         self.folder_converted.emit(result)
 
     def _back_to_drop(self) -> None:

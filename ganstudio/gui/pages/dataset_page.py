@@ -427,7 +427,7 @@ class DatasetPage(QWidget):
     def open_paths(self, paths: list[str]) -> bool:
         """Use these folders, pictures or zips as the dataset (from a drop or a dialog); False if refused."""
         if self.locked:
-            self.workspace.say("The dataset cannot change while training; stop the run first.")
+            self.workspace.say("The dataset cannot change while training; stop the run first.", page=self.key)
             return False
         usable = paths_from_drop(paths)
         if not usable:
@@ -460,7 +460,7 @@ class DatasetPage(QWidget):
             self.stack.setCurrentWidget(self.scan_panel)
         else:
             self.grid_title.setText(f"Preparing at {data.size} px…")
-        self.workspace.say("Checking the pictures…", 0)
+        self.workspace.say("Checking the pictures…", 0, page=self.key)
         self._scan = self.workspace.io_tasks.submit(
             lambda task: scan_dataset(task, data), self._scanned, self._scan_failed, self._scan_progressed,
             name="scan")
@@ -480,7 +480,7 @@ class DatasetPage(QWidget):
             return
         self._scan.cancel()
         self._scan = None
-        self.workspace.say("Checking cancelled.")
+        self.workspace.say("Checking cancelled.", page=self.key)
         if self._result is not None:
             self.stack.setCurrentWidget(self.grid_panel)
             self._show_result(self._result)
@@ -494,7 +494,7 @@ class DatasetPage(QWidget):
     def _scan_failed(self, message: str) -> None:
         self._scan = None
         self.banner.show_message(message, "error")
-        self.workspace.say("The dataset could not be used.")
+        self.workspace.say("The dataset could not be used.", page=self.key)
         self.stack.setCurrentWidget(self.grid_panel if self._result is not None else self.drop_zone)
 
     def _scanned(self, result: ScanResult) -> None:
@@ -511,9 +511,9 @@ class DatasetPage(QWidget):
         report = result.report
         if report.usable:
             source = "from the cache" if result.from_cache else f"in {result.seconds:.1f} s"
-            self.workspace.say(f"{report.usable:,} pictures ready ({source}).")
+            self.workspace.say(f"{report.usable:,} pictures ready ({source}).", page=self.key)
         else:
-            self.workspace.say("No usable pictures in this dataset.")
+            self.workspace.say("No usable pictures in this dataset.", page=self.key)
 
     def _show_result(self, result: ScanResult) -> None:
         report = result.report

@@ -318,7 +318,7 @@ class GeneratePage(QWidget):
                                 f"step {generator.step:,}")
         self.banner.hide()
         self._update_actions()
-        self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.")
+        self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.", page=self.key)
         self.model_loaded.emit()
         if self.batch is not None and self.batch.seeds:
             self._generate(self.batch.seeds)
@@ -345,7 +345,7 @@ class GeneratePage(QWidget):
         if generator is None:
             return
         self.generate_button.setEnabled(False)
-        self.workspace.say(f"Making {len(seeds)} pictures…", 0)
+        self.workspace.say(f"Making {len(seeds)} pictures…", 0, page=self.key)
 
         def work(task):
             return Batch(seeds, generator.images_for_seeds(seeds))
@@ -356,7 +356,7 @@ class GeneratePage(QWidget):
             self.only_starred.setChecked(False)
             self.only_starred.blockSignals(False)
             self._show_batch()
-            self.workspace.say(f"Made {len(batch.seeds)} pictures.")
+            self.workspace.say(f"Made {len(batch.seeds)} pictures.", page=self.key)
             self.pictures_made.emit()
 
         def failed(message: str) -> None:
@@ -402,7 +402,7 @@ class GeneratePage(QWidget):
             return
         rows = self._selected_batch_rows(all_if_none=False)
         if not rows:
-            self.workspace.say("Select pictures to star them.")
+            self.workspace.say("Select pictures to star them.", page=self.key)
             return
         seeds = [self.batch.seeds[row] for row in rows]
         star = not all(seed in self.favourites for seed in seeds)
@@ -416,7 +416,8 @@ class GeneratePage(QWidget):
         self.workspace.io_tasks.submit(lambda task: write_favourites(run_dir, favourites),
                                        on_error=lambda message: self.banner.show_message(message, "error"),
                                        name="favourites")
-        self.workspace.say(f"{'Starred' if star else 'Unstarred'} {len(seeds)} picture{'s' if len(seeds) > 1 else ''}.")
+        self.workspace.say(f"{'Starred' if star else 'Unstarred'} {len(seeds)} picture{'s' if len(seeds) > 1 else ''}.",
+                           page=self.key)
 
     def enlarge(self, grid_row: int) -> None:
         shown = self._row_to_batch
@@ -452,7 +453,7 @@ class GeneratePage(QWidget):
         frames_each_way = self.frames.value()
         fps = float(self.fps.value())
         self.animate_button.setEnabled(False)
-        self.workspace.say("Making the animation…", 0)
+        self.workspace.say("Making the animation…", 0, page=self.key)
 
         def work(task):
             return Animation(seed_a, seed_b, morph_frames(generator, seed_a, seed_b, frames_each_way), fps)
@@ -466,7 +467,7 @@ class GeneratePage(QWidget):
             self.tabs.setCurrentIndex(1)
             self._play_timer.start(int(1000 / animation.fps))
             self._update_actions()
-            self.workspace.say("Animation ready; export it as a GIF or MP4.")
+            self.workspace.say("Animation ready; export it as a GIF or MP4.", page=self.key)
             self.animation_made.emit()
 
         def failed(message: str) -> None:
@@ -559,7 +560,7 @@ class GeneratePage(QWidget):
             return True
         if ask_to_replace(self, existing):
             return True
-        self.workspace.say("Nothing was exported; the files already there are kept.")
+        self.workspace.say("Nothing was exported; the files already there are kept.", page=self.key)
         return False
 
     def _write(self, work, folder: Path) -> None:
@@ -568,7 +569,7 @@ class GeneratePage(QWidget):
             what = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
             self.banner.show_message(f"Saved {what} to {folder}.", "info",
                                      [("Show folder", lambda: self.workspace.reveal(folder))])
-            self.workspace.say(f"Saved {what} to {folder}.")
+            self.workspace.say(f"Saved {what} to {folder}.", page=self.key)
             self.exported.emit(paths)
 
         def failed(message: str) -> None:

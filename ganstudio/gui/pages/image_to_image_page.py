@@ -267,7 +267,7 @@ class ImageToImagePage(TrainingPage):
     def set_domain(self, side: str, paths: list[str]) -> bool:
         """Use `paths` (folders, picture files, zips) as domain `side`; leaves the demo pair if it was chosen."""
         if self.session.busy:
-            self.workspace.say("The pictures cannot change while a run trains; stop it first.")
+            self.workspace.say("The pictures cannot change while a run trains; stop it first.", page=self.key)
             return False
         kept = paths_from_drop(paths)
         if not kept:
@@ -293,7 +293,7 @@ class ImageToImagePage(TrainingPage):
         for side in self.domains:
             self._check(side)
         self.save_settings()
-        self.workspace.say("The built-in day and night scenes are chosen: press Train to watch a network learn to turn day into night.")
+        self.workspace.say("The built-in day and night scenes are chosen: press Train to watch a network learn to turn day into night.", page=self.key)
 
     def _size_changed(self) -> None:
         # The pictures are prepared at a size that follows the training size, so they are checked again.
