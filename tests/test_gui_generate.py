@@ -182,3 +182,17 @@ def test_a_pages_status_message_is_not_shown_as_another_pages_news(qtbot, make_w
     assert window.status_text.text() == "Made 4 pictures."
     window.show_page("train")
     assert "Made 4 pictures" not in window.status_text.text(), "leaving the page takes its message away"
+
+
+def test_the_model_is_named_by_its_label_not_in_capitals(qtbot, make_window, tiny_dataset, trained_run):
+    from ganstudio.core.registry import find_recipe
+    name = trained_run.load_config().model.name
+    label = find_recipe(name).label
+    window = make_window(dataset=tiny_dataset)
+    runs = window.runs_page
+    with qtbot.waitSignal(runs.details_shown, timeout=30_000):
+        runs.open_folder(str(trained_run.path))
+    # The label is the model's own spelling ("CycleGAN", not the "CYCLEGAN" its name in capitals gave).
+    assert runs.detail_text.text().startswith(label)
+    page = open_on_generate(qtbot, window, trained_run)
+    assert f"<br>{label} · " in page.model_line.text()

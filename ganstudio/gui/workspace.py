@@ -25,6 +25,13 @@ def is_image_to_image_model(name: str) -> bool:
     return kind_of(name) == TRANSLATE
 
 
+def model_label(name: str) -> str:
+    """The model's name as people read it (its recipe's label), or the bare name for one this installation lacks."""
+    from ..core.registry import find_recipe  # imports the models, and torch: the start-up probe has usually done it
+    recipe = find_recipe(name)
+    return recipe.label if recipe is not None else name
+
+
 def run_directions(path: str | Path) -> tuple[str, ...]:
     """The ways the image-to-image run at `path` converts ('AtoB', 'BtoA'), as its model declares them."""
     from ..core.registry import find_recipe

@@ -29,7 +29,7 @@ from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
 from ..widgets.replace_question import ask_to_replace
-from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
+from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run, model_label
 
 FAVOURITES_FILE = "favourites.json"
 MAX_PICTURES = 256
@@ -313,7 +313,7 @@ class GeneratePage(QWidget):
             return  # another checkpoint was chosen meanwhile
         self.generator = generator
         config = generator.config
-        self.model_line.setText(f"<b>{generator.run_name}</b><br>{config.model.name.upper()} · "
+        self.model_line.setText(f"<b>{generator.run_name}</b><br>{model_label(config.model.name)} · "
                                 f"{config.data.size} × {config.data.size} px · epoch {generator.epoch:,} · "
                                 f"step {generator.step:,}")
         self.banner.hide()
