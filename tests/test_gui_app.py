@@ -173,3 +173,24 @@ def test_a_built_wheel_holds_every_package_and_the_resources(tmp_path):
     for resource in resources_dir().rglob("*"):
         if resource.is_file():
             assert f"ganstudio/resources/{resource.relative_to(resources_dir()).as_posix()}" in names
+
+
+def test_the_enlarged_picture_is_titled_by_its_caption_alone(qtbot):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QPushButton
+    from ganstudio import APP_NAME
+    from ganstudio.gui.widgets.image_view import EnlargeDialog
+    pictures = {0: "Epoch 1 · step 59", 1: "Epoch 2 · step 118"}
+    shown = [0]
+
+    def step(offset):
+        shown[0] = min(1, max(0, shown[0] + offset))
+        return QImage(8, 8, QImage.Format.Format_RGB32), pictures[shown[0]]
+
+    dialog = EnlargeDialog(None, QImage(8, 8, QImage.Format.Format_RGB32), pictures[0], step)
+    qtbot.addWidget(dialog)
+    # The window system appends the application's display name; the title must not say it a second time.
+    assert dialog.windowTitle() == "Epoch 1 · step 59" and APP_NAME not in dialog.windowTitle()
+    next_button = next(button for button in dialog.findChildren(QPushButton) if "Next" in button.toolTip())
+    next_button.click()
+    assert dialog.windowTitle() == "Epoch 2 · step 118", "the title follows the picture shown"
