@@ -196,3 +196,36 @@ def test_the_model_is_named_by_its_label_not_in_capitals(qtbot, make_window, tin
     assert runs.detail_text.text().startswith(label)
     page = open_on_generate(qtbot, window, trained_run)
     assert f"<br>{label} · " in page.model_line.text()
+
+
+def test_export_dialogs_start_in_the_folder_last_used_for_that_kind(qtbot, make_window, tiny_dataset, trained_run,
+                                                                    tmp_path, monkeypatch):
+    from ganstudio.gui.pages import generate_page
+    from ganstudio.gui.settings import AppSettings
+    starts = []
+    answers = iter([tmp_path / "pictures-here", tmp_path / "grids-here", tmp_path / "pictures-later"])
+
+    def choose(parent, caption, start):
+        starts.append(start)
+        chosen = next(answers)
+        chosen.mkdir(exist_ok=True)
+        return str(chosen)
+
+    monkeypatch.setattr(generate_page.QFileDialog, "getExistingDirectory", choose)
+    settings = AppSettings(tmp_path / "settings.ini")
+    window = make_window(dataset=tiny_dataset, settings=settings)
+    page = open_on_generate(qtbot, window, trained_run)
+    with qtbot.waitSignal(page.exported, timeout=30_000):
+        page.export_pngs()
+    with qtbot.waitSignal(page.exported, timeout=30_000):
+        page.export_grid()
+    assert starts[0] == str(trained_run.exports_dir), "the first export starts in the run's exports folder"
+    assert starts[1] == str(trained_run.exports_dir), "a grid has not been exported yet: its own first time"
+    window.close()
+
+    again = make_window(dataset=tiny_dataset, settings=settings)
+    page = open_on_generate(qtbot, again, trained_run)
+    with qtbot.waitSignal(page.exported, timeout=30_000):
+        page.export_pngs()
+    assert starts[2] == str(tmp_path / "pictures-here"), "remembered across windows, per kind of export"
+    assert settings.value("exports/grid_folder", "") == str(tmp_path / "grids-here")

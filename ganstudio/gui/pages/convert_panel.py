@@ -36,6 +36,9 @@ from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+# Where the last converted picture was saved, and where the last folder's results went: the dialogs start there.
+SAVED_PICTURE_FOLDER_KEY = "exports/converted_picture_folder"
+OUTPUT_FOLDER_KEY = "exports/converted_folder"
 # The page this panel sits on: its status messages name it when another page is on show.
 PAGE_KEY = "image-to-image"
 # A summary lists this many skipped files; the rest are counted.
@@ -544,6 +547,9 @@ class ConvertPanel(QWidget):
         if path is None:
             suffix = conversion.direction or "converted"
             suggested = conversion.source.with_name(f"{conversion.source.stem}-{suffix}.png")
+            remembered = self.workspace.settings.value(SAVED_PICTURE_FOLDER_KEY, "")
+            if remembered and Path(remembered).is_dir():
+                suggested = Path(remembered) / suggested.name
             # The dialog's own overwrite question is off: the name may still gain .png, and we ask for that name.
             chosen, _ = QFileDialog.getSaveFileName(self, "Save the converted picture", str(suggested),
                                                     "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)",
@@ -551,6 +557,7 @@ class ConvertPanel(QWidget):
             if not chosen:
                 return
             path = chosen
+            self.workspace.settings.set_value(SAVED_PICTURE_FOLDER_KEY, str(Path(chosen).parent))
         target = Path(path)
         if target.suffix.lower() not in SAVE_FORMATS:
             target = target.with_name(target.name + ".png")
@@ -576,9 +583,15 @@ class ConvertPanel(QWidget):
 
     def ask_output_folder(self, source: Path) -> Path | None:
         """Where the results of converting `source` go, chosen by the user; None if they cancelled."""
+        start = self.workspace.settings.value(OUTPUT_FOLDER_KEY, "")
+        if not (start and Path(start).is_dir()):
+            start = str(source.parent)
         chosen = QFileDialog.getExistingDirectory(self, f"Choose where the converted pictures of {source.name} go",
-                                                  str(source.parent))
-        return Path(chosen) if chosen else None
+                                                  start)
+        if not chosen:
+            return None
+        self.workspace.settings.set_value(OUTPUT_FOLDER_KEY, chosen)
+        return Path(chosen)
 
     def convert_folder(self, source: str | Path, output: str | Path | None = None, overwrite: bool = False) -> None:
         """Convert every picture of `source` into `output` (asked for when None). Results that would replace

@@ -34,6 +34,9 @@ from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_ru
 FAVOURITES_FILE = "favourites.json"
 MAX_PICTURES = 256
 RANDOM_SEED_LIMIT = 10_000_000
+# Each kind of export remembers its own last folder: pictures, grids and animations often go to different places.
+EXPORT_FOLDER_KEYS = {"pictures": "exports/pictures_folder", "grid": "exports/grid_folder",
+                      "animation": "exports/animation_folder"}
 
 
 @dataclass
@@ -484,23 +487,25 @@ class GeneratePage(QWidget):
 
     # -- export ------------------------------------------------------------------------------------
 
-    def _export_folder(self, ask: bool) -> Path | None:
+    def _export_folder(self, kind: str) -> Path | None:
+        """Ask where an export of `kind` goes, starting where that kind went last; None if cancelled."""
+        key = EXPORT_FOLDER_KEYS[kind]
         run_dir = self.run_choice.currentData()
-        default = str(RunFolder(run_dir).exports_dir) if run_dir else str(Path.home())
-        default = self.workspace.settings.value("folders/export", default) if not run_dir else default
-        if not ask:
-            return Path(default)
-        folder = QFileDialog.getExistingDirectory(self, "Export to which folder?", default)
+        start = str(RunFolder(run_dir).exports_dir) if run_dir else str(Path.home())
+        remembered = self.workspace.settings.value(key, "")
+        if remembered and Path(remembered).is_dir():
+            start = remembered
+        folder = QFileDialog.getExistingDirectory(self, "Export to which folder?", start)
         if not folder:
             return None
-        self.workspace.settings.set_value("folders/export", folder)
+        self.workspace.settings.set_value(key, folder)
         return Path(folder)
 
     def export_pngs(self, folder: Path | None = None) -> None:
         """Selected pictures (all shown, when none is selected) as PNGs carrying seed and model."""
         if self.batch is None or self.generator is None:
             return
-        folder = folder or self._export_folder(ask=True)
+        folder = folder or self._export_folder("pictures")
         if folder is None:
             return
         rows = self._selected_batch_rows()
@@ -513,7 +518,7 @@ class GeneratePage(QWidget):
     def export_grid(self, folder: Path | None = None) -> None:
         if self.batch is None or self.generator is None:
             return
-        folder = folder or self._export_folder(ask=True)
+        folder = folder or self._export_folder("grid")
         if folder is None:
             return
         rows = self._selected_batch_rows()
@@ -538,7 +543,7 @@ class GeneratePage(QWidget):
             self.banner.show_message("MP4 needs the ffmpeg program, which is not installed; export a GIF instead.",
                                      "warning")
             return
-        folder = folder or self._export_folder(ask=True)
+        folder = folder or self._export_folder("animation")
         if folder is None:
             return
         metadata = morph_metadata(self.generator, animation.seed_a, animation.seed_b, len(animation.frames),
