@@ -194,3 +194,34 @@ def test_the_enlarged_picture_is_titled_by_its_caption_alone(qtbot):
     next_button = next(button for button in dialog.findChildren(QPushButton) if "Next" in button.toolTip())
     next_button.click()
     assert dialog.windowTitle() == "Epoch 2 · step 118", "the title follows the picture shown"
+
+
+@pytest.mark.parametrize("look", ["light", "dark"])
+def test_a_disabled_secondary_button_looks_off(qtbot, look):
+    import numpy as np
+    from PySide6.QtWidgets import QPushButton
+    theme.apply(QApplication.instance(), look)
+    try:
+        buttons = {}
+        for enabled in (True, False):
+            widget = QPushButton("Export the grid")
+            widget.setEnabled(enabled)
+            qtbot.addWidget(widget)
+            widget.resize(160, 34)
+            widget.show()
+            buttons[enabled] = widget
+        qtbot.waitUntil(lambda: all(widget.isVisible() for widget in buttons.values()))
+
+        def text_contrast(widget) -> float:
+            image = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+            pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+            pixels = pixels[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(float)
+            middle = pixels[8:-8, 12:-12]
+            background = np.median(middle.reshape(-1, 3), axis=0)
+            return float(np.linalg.norm(middle - background, axis=2).max())
+
+        live, off = text_contrast(buttons[True]), text_contrast(buttons[False])
+        assert off < 0.5 * live, f"a disabled button's words fade well below a live one's ({off:.0f} vs {live:.0f})"
+        assert off > 0.15 * live, "but they can still be read"
+    finally:
+        theme.apply(QApplication.instance(), "light")
