@@ -173,3 +173,55 @@ def test_a_built_wheel_holds_every_package_and_the_resources(tmp_path):
     for resource in resources_dir().rglob("*"):
         if resource.is_file():
             assert f"ganstudio/resources/{resource.relative_to(resources_dir()).as_posix()}" in names
+
+
+def test_the_enlarged_picture_is_titled_by_its_caption_alone(qtbot):
+    from PySide6.QtGui import QImage
+    from PySide6.QtWidgets import QPushButton
+    from ganstudio import APP_NAME
+    from ganstudio.gui.widgets.image_view import EnlargeDialog
+    pictures = {0: "Epoch 1 · step 59", 1: "Epoch 2 · step 118"}
+    shown = [0]
+
+    def step(offset):
+        shown[0] = min(1, max(0, shown[0] + offset))
+        return QImage(8, 8, QImage.Format.Format_RGB32), pictures[shown[0]]
+
+    dialog = EnlargeDialog(None, QImage(8, 8, QImage.Format.Format_RGB32), pictures[0], step)
+    qtbot.addWidget(dialog)
+    # The window system appends the application's display name; the title must not say it a second time.
+    assert dialog.windowTitle() == "Epoch 1 · step 59" and APP_NAME not in dialog.windowTitle()
+    next_button = next(button for button in dialog.findChildren(QPushButton) if "Next" in button.toolTip())
+    next_button.click()
+    assert dialog.windowTitle() == "Epoch 2 · step 118", "the title follows the picture shown"
+
+
+@pytest.mark.parametrize("look", ["light", "dark"])
+def test_a_disabled_secondary_button_looks_off(qtbot, look):
+    import numpy as np
+    from PySide6.QtWidgets import QPushButton
+    theme.apply(QApplication.instance(), look)
+    try:
+        buttons = {}
+        for enabled in (True, False):
+            widget = QPushButton("Export the grid")
+            widget.setEnabled(enabled)
+            qtbot.addWidget(widget)
+            widget.resize(160, 34)
+            widget.show()
+            buttons[enabled] = widget
+        qtbot.waitUntil(lambda: all(widget.isVisible() for widget in buttons.values()))
+
+        def text_contrast(widget) -> float:
+            image = widget.grab().toImage().convertToFormat(widget.grab().toImage().Format.Format_RGB888)
+            pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine())
+            pixels = pixels[:, :image.width() * 3].reshape(image.height(), image.width(), 3).astype(float)
+            middle = pixels[8:-8, 12:-12]
+            background = np.median(middle.reshape(-1, 3), axis=0)
+            return float(np.linalg.norm(middle - background, axis=2).max())
+
+        live, off = text_contrast(buttons[True]), text_contrast(buttons[False])
+        assert off < 0.5 * live, f"a disabled button's words fade well below a live one's ({off:.0f} vs {live:.0f})"
+        assert off > 0.15 * live, "but they can still be read"
+    finally:
+        theme.apply(QApplication.instance(), "light")

@@ -7,6 +7,7 @@ import zipfile
 
 import numpy as np
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from conftest import write_pictures
 from gui_helpers import drop_paths
@@ -135,3 +136,44 @@ def test_twenty_thousand_thumbnails_make_pixmaps_only_for_the_cells_on_screen(qt
     grid.repaint()
     assert grid.picture_model.rowCount() == 20_000
     assert grid.picture_model.decorations_made < 500, "only the cells on screen become pixmaps"
+
+
+def messy_folder(folder):
+    """Pictures with a duplicate, an empty file, a text file named .png and a damaged picture with a long name."""
+    pictures = write_pictures(folder, 4)
+    (folder / "copy_of_picture_000.png").write_bytes(pictures[0].read_bytes())
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "shopping list.png").write_text("eggs, milk")
+    long_name = "holiday_2019_the_long_afternoon_by_the_lake_with_everyone_final_version_3_damaged.png"
+    (folder / long_name).write_bytes(pictures[1].read_bytes()[:60])
+    return long_name
+
+
+def test_the_skipped_list_and_the_notes_read_in_full(qtbot, make_window, tiny_dataset, tmp_path):
+    window = make_window(dataset=tiny_dataset)
+    long_name = messy_folder(tmp_path / "messy")
+    page = scanned(qtbot, window, lambda: drop_paths(window, [tmp_path / "messy"]))
+    notes = page.notes.text()
+    assert "1 picture is an exact duplicate" in notes and "1 pictures" not in notes
+    assert "messy/picture_000.png" in notes, "the note names the later copy (the scan meets its twin first)"
+    assert "Only 5 usable pictures" in notes
+
+    listed = page.skipped
+    assert listed.topLevelItemCount() == 3
+    rows = [listed.topLevelItem(index) for index in range(3)]
+    for row in rows:
+        assert row.toolTip(0) == row.text(0) and row.toolTip(1) == row.text(1), "each cell's full text on hover"
+    assert listed.textElideMode() == Qt.TextElideMode.ElideMiddle, "long names keep both ends"
+    assert listed.wordWrap(), "reasons wrap rather than being cut off"
+    long_row = next(row for row in rows if row.text(0).endswith(long_name))
+    room = listed.viewport().width()
+    assert listed.columnWidth(0) <= room // 2, "a long name leaves room for the reasons"
+    assert listed.columnWidth(0) + listed.columnWidth(1) <= room + 1, "no reason runs past the right edge"
+    metrics = listed.fontMetrics()
+
+    def reason_fits():
+        lines = -(-metrics.horizontalAdvance(long_row.text(1)) // max(1, listed.columnWidth(1) - 12))
+        return listed.visualItemRect(long_row).height() >= lines * metrics.lineSpacing()
+
+    # The tree lays wrapped rows out again shortly after a column changes width.
+    qtbot.waitUntil(reason_fits, timeout=5_000)

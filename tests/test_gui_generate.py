@@ -158,3 +158,66 @@ def test_continuing_a_run_from_the_runs_page(qtbot, make_window, tiny_dataset, t
     assert finished.args[0].reason == "completed" and finished.args[0].epoch == 3
     qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
     assert RunFolder(copy_dir).latest_checkpoint().name == "step_000000015.pt"
+
+
+def test_a_pages_status_message_is_not_shown_as_another_pages_news(qtbot, make_window, tiny_dataset, trained_run):
+    window = make_window(dataset=tiny_dataset)
+    page = open_on_generate(qtbot, window, trained_run)
+    page.count.setValue(4)
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.generate_button.click()
+        window.show_page("train")
+    assert window.status_text.text() == "Generate: Made 4 pictures.", "work finished elsewhere names its page"
+    window.show_page("generate")
+    with qtbot.waitSignal(page.pictures_made, timeout=60_000):
+        page.generate_button.click()
+    assert window.status_text.text() == "Made 4 pictures."
+    window.show_page("train")
+    assert "Made 4 pictures" not in window.status_text.text(), "leaving the page takes its message away"
+
+
+def test_the_model_is_named_by_its_label_not_in_capitals(qtbot, make_window, tiny_dataset, trained_run):
+    from ganstudio.core.registry import find_recipe
+    name = trained_run.load_config().model.name
+    label = find_recipe(name).label
+    window = make_window(dataset=tiny_dataset)
+    runs = window.runs_page
+    with qtbot.waitSignal(runs.details_shown, timeout=30_000):
+        runs.open_folder(str(trained_run.path))
+    # The label is the model's own spelling ("CycleGAN", not the "CYCLEGAN" its name in capitals gave).
+    assert runs.detail_text.text().startswith(label)
+    page = open_on_generate(qtbot, window, trained_run)
+    assert f"<br>{label} · " in page.model_line.text()
+
+
+def test_export_dialogs_start_in_the_folder_last_used_for_that_kind(qtbot, make_window, tiny_dataset, trained_run,
+                                                                    tmp_path, monkeypatch):
+    from ganstudio.gui.pages import generate_page
+    from ganstudio.gui.settings import AppSettings
+    starts = []
+    answers = iter([tmp_path / "pictures-here", tmp_path / "grids-here", tmp_path / "pictures-later"])
+
+    def choose(parent, caption, start):
+        starts.append(start)
+        chosen = next(answers)
+        chosen.mkdir(exist_ok=True)
+        return str(chosen)
+
+    monkeypatch.setattr(generate_page.QFileDialog, "getExistingDirectory", choose)
+    settings = AppSettings(tmp_path / "settings.ini")
+    window = make_window(dataset=tiny_dataset, settings=settings)
+    page = open_on_generate(qtbot, window, trained_run)
+    with qtbot.waitSignal(page.exported, timeout=30_000):
+        page.export_pngs()
+    with qtbot.waitSignal(page.exported, timeout=30_000):
+        page.export_grid()
+    assert starts[0] == str(trained_run.exports_dir), "the first export starts in the run's exports folder"
+    assert starts[1] == str(trained_run.exports_dir), "a grid has not been exported yet: its own first time"
+    window.close()
+
+    again = make_window(dataset=tiny_dataset, settings=settings)
+    page = open_on_generate(qtbot, again, trained_run)
+    with qtbot.waitSignal(page.exported, timeout=30_000):
+        page.export_pngs()
+    assert starts[2] == str(tmp_path / "pictures-here"), "remembered across windows, per kind of export"
+    assert settings.value("exports/grid_folder", "") == str(tmp_path / "grids-here")

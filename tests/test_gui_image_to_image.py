@@ -348,3 +348,19 @@ def test_image_to_image_runs_are_listed_for_converting_not_for_generating(qtbot,
     window.runs_page.generate_button.click()
     assert window.current_page_key() == "image-to-image"
     assert window.image_to_image_page.tabs.currentWidget() is panel
+
+
+def test_a_zones_skipped_files_are_listed_in_full_on_hover(qtbot, make_window, tmp_path):
+    from test_gui_dataset import messy_folder
+    from PySide6.QtGui import Qt as QtGuiNamespace
+    long_name = messy_folder(tmp_path / "messy")
+    window = make_window()
+    page = page_of(window)
+    with qtbot.waitSignal(page.domain_checked, check_params_cb=lambda side: side == "A", timeout=60_000):
+        assert drop_paths(page.zones["A"], [tmp_path / "messy"])
+    tooltip = page.zones["A"].detail.toolTip()
+    assert QtGuiNamespace.mightBeRichText(tooltip), "a rich-text tooltip, which Qt wraps to a readable width"
+    readable = tooltip.replace("\u200b", "")
+    for name, reason in (("empty.png", "empty file"), (long_name, "damaged or truncated file"),
+                         ("shopping list.png", "not a picture in a supported format")):
+        assert f"messy/{name}" in readable and reason in readable

@@ -145,3 +145,18 @@ def test_the_gallery_names_the_rows_the_model_declares(make_window):
     assert page.gallery.view.toolTip() == "Rows, top to bottom: real A, fake B, rec A. Click to enlarge"
     page._show_run_started(dataclasses.replace(started, visual_names=("fake",)), "8 pictures")
     assert page.gallery.view.toolTip() == "Click to enlarge", "one row needs no naming"
+
+
+def test_the_learning_rates_use_the_plots_words(qtbot, make_window, tiny_dataset):
+    window = make_window(dataset=tiny_dataset)
+    page = window.train_page
+    page.advanced_toggle.setChecked(True)
+    table = page.settings_table
+    rate = table["lr_d"]
+    label = table._forms["lr_d"].labelForField(rate)
+    assert label.text() == "Discriminator rate", "the plots say D, so the setting says discriminator"
+    assert "critic" in rate.toolTip() and "D in the plots" in rate.toolTip()
+    qtbot.waitUntil(lambda: label.isVisible())
+    lines = -(-label.fontMetrics().horizontalAdvance(label.text()) // label.width())
+    assert label.height() >= lines * label.fontMetrics().height(), "the whole label shows, on two lines if need be"
+    assert "critic" not in table._forms["lr_g"].labelForField(table["lr_g"]).text().lower()

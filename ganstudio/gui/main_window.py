@@ -24,6 +24,7 @@ from .pages.train_page import TrainPage
 from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
+from .widgets.drop_target import accept_without_moving, local_paths
 from .widgets.metrics_plot import MetricsPlot
 from .workspace import Workspace, is_image_to_image_run
 
@@ -44,10 +45,6 @@ SHORTCUTS = (
 )
 
 
-def local_paths(mime) -> list[str]:
-    return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
-
-
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, engine=None, workspace: Workspace | None = None):
         super().__init__()
@@ -56,6 +53,7 @@ class MainWindow(QMainWindow):
         self.workspace = workspace
         self.pages: dict[str, QWidget] = {}
         self._close_pending = False
+        self._status_page = ""  # the page whose message the status bar shows ("": the app's own)
         self.setWindowTitle(APP_NAME)
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
@@ -136,7 +134,12 @@ class MainWindow(QMainWindow):
     def _page_chosen(self, row: int) -> None:
         item = self.page_list.item(row)
         if item is not None:
-            self.stack.setCurrentWidget(self.pages[item.data(Qt.ItemDataRole.UserRole)])
+            key = item.data(Qt.ItemDataRole.UserRole)
+            self.stack.setCurrentWidget(self.pages[key])
+            # A page's message does not outlive leaving it: the next page would seem to say it.
+            if self._status_page and self._status_page != key:
+                self._status_page = ""
+                self.status_text.setText("")
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -214,7 +217,11 @@ class MainWindow(QMainWindow):
             hints.colorSchemeChanged.connect(lambda scheme: self.set_theme(self.settings.value("view/theme", "system"),
                                                                            remember=False))
 
-    def _say(self, text: str, timeout_ms: int) -> None:
+    def _say(self, text: str, timeout_ms: int, page: str = "") -> None:
+        # Work a page finishes while another is on show is named, so it does not read as news of this page.
+        if page and page != self.current_page_key() and page in self.pages:
+            text = f"{self.pages[page].title}: {text}"
+        self._status_page = page
         self.status_text.setText(text)
         if timeout_ms:
             self.statusBar().clearMessage()
@@ -321,15 +328,16 @@ class MainWindow(QMainWindow):
     # -- drops -------------------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+        if local_paths(event.mimeData()) and accept_without_moving(event):
             self.dataset_page.set_dragging(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+            accept_without_moving(event)
+        else:
+            event.ignore()
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.dataset_page.set_dragging(False)
@@ -337,10 +345,9 @@ class MainWindow(QMainWindow):
     def dropEvent(self, event: QDropEvent) -> None:
         self.dataset_page.set_dragging(False)
         paths = local_paths(event.mimeData())
-        if not paths:
+        if not paths or not accept_without_moving(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         self.open_paths(paths)
 
     def open_paths(self, paths: list[str]) -> None:

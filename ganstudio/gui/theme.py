@@ -81,8 +81,18 @@ def _palette(colours: Colours) -> QPalette:
     return palette
 
 
+def blend(colour: str, towards: str, share: float) -> str:
+    """`colour` moved `share` (0 to 1) of the way towards `towards`, as a #rrggbb name."""
+    start, end = QColor(colour), QColor(towards)
+    mixed = [round(a + (b - a) * share) for a, b in ((start.red(), end.red()), (start.green(), end.green()),
+                                                       (start.blue(), end.blue()))]
+    return QColor(*mixed).name()
+
+
 def style_sheet(c: Colours) -> str:
     hover = "#2c2a37" if c.dark else "#eeecf6"
+    # Muted text is for secondary words that are still live; a disabled button fades further, to read as off.
+    disabled_text = blend(c.muted, c.window, 0.5)
     return f"""
     QWidget#sidebar {{ background: {c.panel}; border-right: 1px solid {c.border}; }}
     QListWidget#pageList {{ background: transparent; border: none; outline: none; }}
@@ -99,11 +109,11 @@ def style_sheet(c: Colours) -> str:
     QFrame#dropZone[dragging="true"] {{ border-color: {c.accent}; background: {hover}; }}
     QPushButton {{ padding: 6px 14px; border-radius: 7px; border: 1px solid {c.border}; background: {c.panel}; }}
     QPushButton:hover {{ background: {hover}; }}
-    QPushButton:disabled {{ color: {c.muted}; }}
+    QPushButton:disabled {{ color: {disabled_text}; background: {c.window}; }}
     QPushButton[primary="true"] {{ background: {c.accent}; color: {c.accent_text}; border: 1px solid {c.accent};
                                    font-weight: 600; }}
     QPushButton[primary="true"]:hover {{ background: {QColor(c.accent).lighter(112).name()}; }}
-    QPushButton[primary="true"]:disabled {{ background: {c.border}; border-color: {c.border}; color: {c.muted}; }}
+    QPushButton[primary="true"]:disabled {{ background: {c.border}; border-color: {c.border}; color: {disabled_text}; }}
     QPushButton[flat="true"] {{ border: none; background: transparent; padding: 4px 8px; }}
     QPushButton[flat="true"]:hover {{ background: {hover}; }}
     QToolButton {{ border-radius: 6px; padding: 4px; }}

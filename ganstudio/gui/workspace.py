@@ -25,6 +25,13 @@ def is_image_to_image_model(name: str) -> bool:
     return kind_of(name) == TRANSLATE
 
 
+def model_label(name: str) -> str:
+    """The model's name as people read it (its recipe's label), or the bare name for one this installation lacks."""
+    from ..core.registry import find_recipe  # imports the models, and torch: the start-up probe has usually done it
+    recipe = find_recipe(name)
+    return recipe.label if recipe is not None else name
+
+
 def run_directions(path: str | Path) -> tuple[str, ...]:
     """The ways the image-to-image run at `path` converts ('AtoB', 'BtoA'), as its model declares them."""
     from ..core.registry import find_recipe
@@ -48,7 +55,8 @@ class Workspace(QObject):
 
     dataset_changed = Signal()        # the chosen dataset or its settings changed
     dataset_scanned = Signal()        # a scan finished: report and pixels are current
-    status_message = Signal(str, int)  # text for the status bar, and for how many ms (0: until replaced)
+    # Text for the status bar, for how many ms (0: until replaced), and the key of the page it comes from ("": the app).
+    status_message = Signal(str, int, str)
     page_requested = Signal(str)      # a page asks the window to show another (by key)
     runs_changed = Signal()           # a run was written or opened; lists of runs should refresh
     run_opened = Signal(str)          # show this run folder on the Runs page
@@ -87,8 +95,8 @@ class Workspace(QObject):
         if not reveal(path):
             self.say(f"No file manager could be opened; the folder is {path}.", 0)
 
-    def say(self, text: str, timeout_ms: int = 6000) -> None:
-        self.status_message.emit(text, timeout_ms)
+    def say(self, text: str, timeout_ms: int = 6000, page: str = "") -> None:
+        self.status_message.emit(text, timeout_ms, page)
 
     def shutdown(self) -> None:
         self.io_tasks.shutdown()

@@ -49,26 +49,31 @@ class DatasetReport:
     upscaled: list[str] = field(default_factory=list)  # smaller than the training size
     near_blank: list[str] = field(default_factory=list)
     duplicates: int = 0
+    duplicate_labels: list[str] = field(default_factory=list)  # the later copies; a cached report may lack them
     usable_labels: list[str] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
         notes = []
         if 0 < self.usable < VERY_FEW_IMAGES:
-            notes.append(f"Only {self.usable} usable pictures: a GAN needs hundreds at the very least; "
+            notes.append(f"Only {counted(self.usable, 'usable picture')}: a GAN needs hundreds at the very least; "
                          "expect it to copy them rather than invent.")
         elif 0 < self.usable < FEW_IMAGES:
-            notes.append(f"Only {self.usable} usable pictures: results improve a lot with 1,000 or more.")
+            notes.append(f"Only {counted(self.usable, 'usable picture')}: results improve a lot with 1,000 or more.")
         if self.upscaled:
-            notes.append(f"{len(self.upscaled)} pictures are smaller than {self.size} px and will be enlarged "
-                         f"(blurry), e.g. {', '.join(self.upscaled[:LISTED_EXAMPLES])}.")
+            notes.append(f"{counted(len(self.upscaled), 'picture')} {_are(self.upscaled)} smaller than {self.size} px "
+                         f"and will be enlarged (blurry){_examples(self.upscaled, len(self.upscaled))}.")
         if self.near_blank:
-            notes.append(f"{len(self.near_blank)} pictures are nearly one flat colour, "
-                         f"e.g. {', '.join(self.near_blank[:LISTED_EXAMPLES])}.")
-        if self.duplicates:
-            notes.append(f"{self.duplicates} pictures are exact duplicates of others (after resizing).")
+            notes.append(f"{counted(len(self.near_blank), 'picture')} {_are(self.near_blank)} nearly one flat colour"
+                         f"{_examples(self.near_blank, len(self.near_blank))}.")
+        if self.duplicates == 1:
+            notes.append("1 picture is an exact duplicate of another (after resizing)"
+                         f"{_examples(self.duplicate_labels, 1)}.")
+        elif self.duplicates:
+            notes.append(f"{self.duplicates:,} pictures are exact duplicates of others (after resizing)"
+                         f"{_examples(self.duplicate_labels, self.duplicates)}.")
         if self.skipped and self.found and len(self.skipped) > self.found // 2:
-            notes.append(f"More than half the files ({len(self.skipped)} of {self.found}) were skipped.")
+            notes.append(f"More than half the files ({len(self.skipped):,} of {self.found:,}) were skipped.")
         return notes
 
     def to_dict(self) -> dict:
@@ -80,13 +85,15 @@ class DatasetReport:
         body["skipped"] = [{"file": printable_name(label), "reason": reason} for label, reason in self.skipped]
         body["upscaled"] = [printable_name(label) for label in self.upscaled]
         body["near_blank"] = [printable_name(label) for label in self.near_blank]
+        body["duplicate_labels"] = [printable_name(label) for label in self.duplicate_labels]
         body["warnings"] = self.warnings
         return body
 
     def format_text(self) -> str:
         inputs = ", ".join(printable_name(path) for path in self.inputs)
         lines = [f"Dataset: {printable_name(self.name)} ({inputs})",
-                 f"  {self.found:,} files found, {self.usable:,} usable pictures, {len(self.skipped):,} skipped",
+                 f"  {counted(self.found, 'file')} found, {counted(self.usable, 'usable picture')}, "
+                 f"{len(self.skipped):,} skipped",
                  f"  prepared as {self.size} x {self.size} px, fit: {self.fit}"]
         if self.formats:
             lines.append("  formats: " + ", ".join(f"{name} {count:,}" for name, count in self.formats.items()))
@@ -96,7 +103,7 @@ class DatasetReport:
             shown = list(self.sizes.items())[:8]
             more = len(self.sizes) - len(shown)
             lines.append("  sizes: " + ", ".join(f"{name} ({count:,})" for name, count in shown)
-                         + (f" and {more} other sizes" if more > 0 else ""))
+                         + (f" and {counted(more, 'other size')}" if more > 0 else ""))
         if self.skipped:
             lines.append("Skipped:")
             lines.extend(f"  {printable_name(label)}: {reason}" for label, reason in self.skipped)
@@ -104,6 +111,23 @@ class DatasetReport:
             lines.append("Warnings:")
             lines.extend(f"  {printable_name(note)}" for note in self.warnings)
         return "\n".join(lines)
+
+
+def counted(count: int, noun: str) -> str:
+    """'1 picture', '2 pictures', '1,200 pictures': the count with its noun agreeing."""
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"
+
+
+def _are(items: list) -> str:
+    return "is" if len(items) == 1 else "are"
+
+
+def _examples(labels: list[str], count: int) -> str:
+    """': a.png, b.png' naming them all, or ', e.g. a.png, b.png' when there are more than are listed."""
+    if not labels:
+        return ""
+    shown = ", ".join(labels[:LISTED_EXAMPLES])
+    return f": {shown}" if count <= LISTED_EXAMPLES and len(labels) >= count else f", e.g. {shown}"
 
 
 def _counter_dict(counter: Counter) -> dict[str, int]:
@@ -176,6 +200,7 @@ def decode_sources(sources: list[SourceFile], size: int, fit: str, background: s
         digest = hashlib.blake2b(image.tobytes(), digest_size=16).digest()
         if digest in digests:
             report.duplicates += 1
+            report.duplicate_labels.append(source.label)
         digests.add(digest)
         if kept != index:
             pixels[kept] = image

@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
-                               QSpinBox, QStackedWidget, QTreeWidget, QTreeWidgetItem,
+                               QSpinBox, QStackedWidget,
                                QVBoxLayout, QWidget)
 
 from ... import __version__
@@ -26,15 +26,21 @@ from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
-from ..widgets.drop_target import IMAGE_SUFFIXES, local_paths
+from ..widgets.drop_target import IMAGE_SUFFIXES, accept_without_moving, local_paths
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
 from ..widgets.replace_question import ask_to_replace
+from ..widgets.skipped_files import SkippedFilesList
 from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run, run_directions
 from ..widgets.forms import field_label, shrinkable_combo
 
 DIRECTION_WORDS = {"AtoB": "A → B (as trained)", "BtoA": "B → A (the way back)"}
 SAVE_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+# Where the last converted picture was saved, and where the last folder's results went: the dialogs start there.
+SAVED_PICTURE_FOLDER_KEY = "exports/converted_picture_folder"
+OUTPUT_FOLDER_KEY = "exports/converted_folder"
+# The page this panel sits on: its status messages name it when another page is on show.
+PAGE_KEY = "image-to-image"
 # A summary lists this many skipped files; the rest are counted.
 LISTED_SKIPPED = 2000
 
@@ -255,11 +261,8 @@ class ConvertPanel(QWidget):
             row.addWidget(widget, 0, Qt.AlignmentFlag.AlignTop)
         column.addLayout(row)
         self.skipped_title = label("Skipped", "h2")
-        self.skipped = QTreeWidget()
+        self.skipped = SkippedFilesList()
         self.skipped.setHeaderLabels(["Picture", "Why"])
-        self.skipped.setRootIsDecorated(False)
-        self.skipped.setUniformRowHeights(True)
-        self.skipped.setColumnWidth(0, 260)
         column.addWidget(self.skipped_title)
         column.addWidget(self.skipped, 1)
         column.addStretch(0)
@@ -383,7 +386,7 @@ class ConvertPanel(QWidget):
             if self.loaded_source is not None:
                 self.refresh_runs(select=self.loaded_source)
             self.banner.show_message(message, "error")
-            self.workspace.say("That model could not be opened.")
+            self.workspace.say("That model could not be opened.", page=PAGE_KEY)
             self.translator_failed.emit(message)
 
         self.workspace.model_tasks.submit(lambda task: open_source(source), opened, failed, name="open-generator")
@@ -397,7 +400,7 @@ class ConvertPanel(QWidget):
             self.refresh_runs(select=source)
         self.banner.hide()
         self.model_line.setText(self._describe(translator))
-        self.workspace.say(f"Model ready: {Path(source.path).name}.")
+        self.workspace.say(f"Model ready: {Path(source.path).name}.", page=PAGE_KEY)
         self.translator_loaded.emit(translator.description)
         if self._pending_input is not None:
             pending, self._pending_input = self._pending_input, None
@@ -432,15 +435,16 @@ class ConvertPanel(QWidget):
             self.convert_path(path)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+        if local_paths(event.mimeData()) and accept_without_moving(event):
             self._set_dragging(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         if local_paths(event.mimeData()):
-            event.acceptProposedAction()
+            accept_without_moving(event)
+        else:
+            event.ignore()
 
     def dragLeaveEvent(self, event) -> None:
         self._set_dragging(False)
@@ -448,10 +452,9 @@ class ConvertPanel(QWidget):
     def dropEvent(self, event: QDropEvent) -> None:
         self._set_dragging(False)
         paths = local_paths(event.mimeData())
-        if not paths:
+        if not paths or not accept_without_moving(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         if len(paths) > 1:
             self.banner.show_message("Drop one picture, or one folder or zip to convert many at once.", "warning")
             return
@@ -483,7 +486,7 @@ class ConvertPanel(QWidget):
                                      "file.", "warning")
             return False
         self._pending_input = path
-        self.workspace.say("The picture is converted as soon as the model is open.")
+        self.workspace.say("The picture is converted as soon as the model is open.", page=PAGE_KEY)
         return False
 
     def busy_converting_folder(self) -> bool:
@@ -494,7 +497,7 @@ class ConvertPanel(QWidget):
     def convert_picture(self, path: str | Path) -> None:
         path = Path(path)
         if self.busy_converting_folder():
-            self.workspace.say("A folder is being converted; cancel it or wait for it to finish.")
+            self.workspace.say("A folder is being converted; cancel it or wait for it to finish.", page=PAGE_KEY)
             return
         if not self._ready(str(path)):
             return
@@ -525,7 +528,7 @@ class ConvertPanel(QWidget):
             words = {"AtoB": ", A → B", "BtoA": ", B → A"}.get(conversion.direction, "")
             self.picture_detail.setText(f"  {width:,} × {height:,} px{words}")
             self.save_button.setEnabled(True)
-            self.workspace.say(f"{path.name} converted.")
+            self.workspace.say(f"{path.name} converted.", page=PAGE_KEY)
             self.picture_converted.emit()
 
         def failed(message: str) -> None:
@@ -544,6 +547,9 @@ class ConvertPanel(QWidget):
         if path is None:
             suffix = conversion.direction or "converted"
             suggested = conversion.source.with_name(f"{conversion.source.stem}-{suffix}.png")
+            remembered = self.workspace.settings.value(SAVED_PICTURE_FOLDER_KEY, "")
+            if remembered and Path(remembered).is_dir():
+                suggested = Path(remembered) / suggested.name
             # The dialog's own overwrite question is off: the name may still gain .png, and we ask for that name.
             chosen, _ = QFileDialog.getSaveFileName(self, "Save the converted picture", str(suggested),
                                                     "PNG (*.png);;JPEG (*.jpg *.jpeg);;WebP (*.webp)",
@@ -551,6 +557,7 @@ class ConvertPanel(QWidget):
             if not chosen:
                 return
             path = chosen
+            self.workspace.settings.set_value(SAVED_PICTURE_FOLDER_KEY, str(Path(chosen).parent))
         target = Path(path)
         if target.suffix.lower() not in SAVE_FORMATS:
             target = target.with_name(target.name + ".png")
@@ -559,14 +566,14 @@ class ConvertPanel(QWidget):
                                      "warning")
             return
         if (target.exists() or target.is_symlink()) and not ask_to_replace(self, [target]):
-            self.workspace.say(f"Nothing was saved; {target.name} is kept as it was.")
+            self.workspace.say(f"Nothing was saved; {target.name} is kept as it was.", page=PAGE_KEY)
             return
         metadata = {"source": conversion.source.name, "model": conversion.model, "direction": conversion.direction,
                     "app_version": __version__}
         pixels = conversion.after
 
         def saved(written: Path) -> None:
-            self.workspace.say(f"Saved {written}.")
+            self.workspace.say(f"Saved {written}.", page=PAGE_KEY)
             self.result_saved.emit(str(written))
 
         self.workspace.io_tasks.submit(lambda task: save_picture(target, pixels, metadata), saved,
@@ -576,16 +583,22 @@ class ConvertPanel(QWidget):
 
     def ask_output_folder(self, source: Path) -> Path | None:
         """Where the results of converting `source` go, chosen by the user; None if they cancelled."""
+        start = self.workspace.settings.value(OUTPUT_FOLDER_KEY, "")
+        if not (start and Path(start).is_dir()):
+            start = str(source.parent)
         chosen = QFileDialog.getExistingDirectory(self, f"Choose where the converted pictures of {source.name} go",
-                                                  str(source.parent))
-        return Path(chosen) if chosen else None
+                                                  start)
+        if not chosen:
+            return None
+        self.workspace.settings.set_value(OUTPUT_FOLDER_KEY, chosen)
+        return Path(chosen)
 
     def convert_folder(self, source: str | Path, output: str | Path | None = None, overwrite: bool = False) -> None:
         """Convert every picture of `source` into `output` (asked for when None). Results that would replace
         files already there are asked about first; `overwrite` is the answer given."""
         source = Path(source)
         if self.busy_converting_folder():
-            self.workspace.say("A folder is already being converted.")
+            self.workspace.say("A folder is already being converted.", page=PAGE_KEY)
             return
         if not self._ready(str(source)):
             return
@@ -632,7 +645,7 @@ class ConvertPanel(QWidget):
 
         self.workspace.model_tasks.submit(work, lambda result: self._folder_planned(source, output, result), failed,
                                           self._folder_progress, name="convert-folder")
-        self.workspace.say(f"Converting the pictures of {source.name}…", 0)
+        self.workspace.say(f"Converting the pictures of {source.name}…", 0, page=PAGE_KEY)
 
     def _folder_progress(self, done: int, total: int, name: str) -> None:
         self.folder_progress.setRange(0, max(1, total))
@@ -664,7 +677,8 @@ class ConvertPanel(QWidget):
         self.folder_detail.setText(message)
         self.cancel_button.hide()
         self.again_button.show()
-        self.workspace.say(f"Nothing converted: {outcome.output} already holds results of {source.name}.", 0)
+        self.workspace.say(f"Nothing converted: {outcome.output} already holds results of {source.name}.", 0,
+                           page=PAGE_KEY)
         self.folder_declined.emit(message)
 
     def _folder_done(self, source: Path, result) -> None:
@@ -693,15 +707,13 @@ class ConvertPanel(QWidget):
         self.again_button.show()
         if skipped:
             # Names that are not valid UTF-8 arrive as surrogates, which Qt cannot show: as escapes instead.
-            rows = [QTreeWidgetItem([printable(name), printable(reason)])
-                    for name, reason in result.skipped[:LISTED_SKIPPED]]
-            for row, (name, reason) in zip(rows, result.skipped):
-                row.setToolTip(1, printable(reason))
-            self.skipped.addTopLevelItems(rows)
+            self.skipped.show_skipped([(printable(name), printable(reason)) for name, reason in result.skipped],
+                                      LISTED_SKIPPED)
             self.skipped_title.show()
             self.skipped.show()
         words = "cancelled" if result.cancelled else "done"
-        self.workspace.say(f"Converting {source.name} {words}: {written:,} written, {skipped:,} skipped.", 0)
+        self.workspace.say(f"Converting {source.name} {words}: {written:,} written, {skipped:,} skipped.", 0,
+                           page=PAGE_KEY)
         self.folder_converted.emit(result)
 
     def _back_to_drop(self) -> None:

@@ -17,7 +17,7 @@ from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
                                QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
-                               QStackedWidget, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+                               QStackedWidget, QVBoxLayout, QWidget)
 
 from ...core.config import FITS, SIZES, DataConfig
 from ...core.data.cache import load_dataset
@@ -32,6 +32,7 @@ from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
+from ..widgets.skipped_files import SkippedFilesList
 from ..workspace import Workspace
 
 # After the last change to size, fit or background, wait this long before checking the pictures again,
@@ -301,12 +302,8 @@ class DatasetPage(QWidget):
         column.addWidget(self.notes_title)
         column.addWidget(self.notes)
         self.skipped_title = label("Skipped files", "h2")
-        self.skipped = QTreeWidget()
-        self.skipped.setHeaderLabels(["File", "Why"])
-        self.skipped.setRootIsDecorated(False)
-        self.skipped.setUniformRowHeights(True)
+        self.skipped = SkippedFilesList()
         self.skipped.setMinimumHeight(140)
-        self.skipped.setColumnWidth(0, 170)
         column.addWidget(self.skipped_title)
         column.addWidget(self.skipped, 1)
         column.addStretch(0)
@@ -430,7 +427,7 @@ class DatasetPage(QWidget):
     def open_paths(self, paths: list[str]) -> bool:
         """Use these folders, pictures or zips as the dataset (from a drop or a dialog); False if refused."""
         if self.locked:
-            self.workspace.say("The dataset cannot change while training; stop the run first.")
+            self.workspace.say("The dataset cannot change while training; stop the run first.", page=self.key)
             return False
         usable = paths_from_drop(paths)
         if not usable:
@@ -463,7 +460,7 @@ class DatasetPage(QWidget):
             self.stack.setCurrentWidget(self.scan_panel)
         else:
             self.grid_title.setText(f"Preparing at {data.size} px…")
-        self.workspace.say("Checking the pictures…", 0)
+        self.workspace.say("Checking the pictures…", 0, page=self.key)
         self._scan = self.workspace.io_tasks.submit(
             lambda task: scan_dataset(task, data), self._scanned, self._scan_failed, self._scan_progressed,
             name="scan")
@@ -483,7 +480,7 @@ class DatasetPage(QWidget):
             return
         self._scan.cancel()
         self._scan = None
-        self.workspace.say("Checking cancelled.")
+        self.workspace.say("Checking cancelled.", page=self.key)
         if self._result is not None:
             self.stack.setCurrentWidget(self.grid_panel)
             self._show_result(self._result)
@@ -497,7 +494,7 @@ class DatasetPage(QWidget):
     def _scan_failed(self, message: str) -> None:
         self._scan = None
         self.banner.show_message(message, "error")
-        self.workspace.say("The dataset could not be used.")
+        self.workspace.say("The dataset could not be used.", page=self.key)
         self.stack.setCurrentWidget(self.grid_panel if self._result is not None else self.drop_zone)
 
     def _scanned(self, result: ScanResult) -> None:
@@ -514,9 +511,9 @@ class DatasetPage(QWidget):
         report = result.report
         if report.usable:
             source = "from the cache" if result.from_cache else f"in {result.seconds:.1f} s"
-            self.workspace.say(f"{report.usable:,} pictures ready ({source}).")
+            self.workspace.say(f"{report.usable:,} pictures ready ({source}).", page=self.key)
         else:
-            self.workspace.say("No usable pictures in this dataset.")
+            self.workspace.say("No usable pictures in this dataset.", page=self.key)
 
     def _show_result(self, result: ScanResult) -> None:
         report = result.report
@@ -544,14 +541,7 @@ class DatasetPage(QWidget):
         self.notes.setText("".join(f"<p style='margin:0 0 6px 0'>• {note}</p>" for note in warnings))
         self.skipped_title.setVisible(bool(skipped))
         self.skipped.setVisible(bool(skipped))
-        self.skipped.clear()
-        rows = [QTreeWidgetItem([file, reason]) for file, reason in report.skipped[:LISTED_SKIPPED]]
-        for row, (file, reason) in zip(rows, report.skipped):
-            row.setToolTip(0, file)
-            row.setToolTip(1, reason)
-        self.skipped.addTopLevelItems(rows)
-        if skipped > LISTED_SKIPPED:
-            self.skipped.addTopLevelItem(QTreeWidgetItem([f"… and {skipped - LISTED_SKIPPED:,} more", ""]))
+        self.skipped.show_skipped(report.skipped, LISTED_SKIPPED)
         self.next_button.setEnabled(report.usable > 0)
         if report.usable == 0:
             self.banner.show_message(f"None of the {report.found:,} files is a usable picture; the list on the "

@@ -29,11 +29,14 @@ from ..widgets.image_view import EnlargeDialog, ImageView
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
 from ..widgets.replace_question import ask_to_replace
-from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run
+from ..workspace import Workspace, is_image_to_image_model, is_image_to_image_run, model_label
 
 FAVOURITES_FILE = "favourites.json"
 MAX_PICTURES = 256
 RANDOM_SEED_LIMIT = 10_000_000
+# Each kind of export remembers its own last folder: pictures, grids and animations often go to different places.
+EXPORT_FOLDER_KEYS = {"pictures": "exports/pictures_folder", "grid": "exports/grid_folder",
+                      "animation": "exports/animation_folder"}
 
 
 @dataclass
@@ -313,12 +316,12 @@ class GeneratePage(QWidget):
             return  # another checkpoint was chosen meanwhile
         self.generator = generator
         config = generator.config
-        self.model_line.setText(f"<b>{generator.run_name}</b><br>{config.model.name.upper()} · "
+        self.model_line.setText(f"<b>{generator.run_name}</b><br>{model_label(config.model.name)} · "
                                 f"{config.data.size} × {config.data.size} px · epoch {generator.epoch:,} · "
                                 f"step {generator.step:,}")
         self.banner.hide()
         self._update_actions()
-        self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.")
+        self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.", page=self.key)
         self.model_loaded.emit()
         if self.batch is not None and self.batch.seeds:
             self._generate(self.batch.seeds)
@@ -345,7 +348,7 @@ class GeneratePage(QWidget):
         if generator is None:
             return
         self.generate_button.setEnabled(False)
-        self.workspace.say(f"Making {len(seeds)} pictures…", 0)
+        self.workspace.say(f"Making {len(seeds)} pictures…", 0, page=self.key)
 
         def work(task):
             return Batch(seeds, generator.images_for_seeds(seeds))
@@ -356,7 +359,7 @@ class GeneratePage(QWidget):
             self.only_starred.setChecked(False)
             self.only_starred.blockSignals(False)
             self._show_batch()
-            self.workspace.say(f"Made {len(batch.seeds)} pictures.")
+            self.workspace.say(f"Made {len(batch.seeds)} pictures.", page=self.key)
             self.pictures_made.emit()
 
         def failed(message: str) -> None:
@@ -402,7 +405,7 @@ class GeneratePage(QWidget):
             return
         rows = self._selected_batch_rows(all_if_none=False)
         if not rows:
-            self.workspace.say("Select pictures to star them.")
+            self.workspace.say("Select pictures to star them.", page=self.key)
             return
         seeds = [self.batch.seeds[row] for row in rows]
         star = not all(seed in self.favourites for seed in seeds)
@@ -416,7 +419,8 @@ class GeneratePage(QWidget):
         self.workspace.io_tasks.submit(lambda task: write_favourites(run_dir, favourites),
                                        on_error=lambda message: self.banner.show_message(message, "error"),
                                        name="favourites")
-        self.workspace.say(f"{'Starred' if star else 'Unstarred'} {len(seeds)} picture{'s' if len(seeds) > 1 else ''}.")
+        self.workspace.say(f"{'Starred' if star else 'Unstarred'} {len(seeds)} picture{'s' if len(seeds) > 1 else ''}.",
+                           page=self.key)
 
     def enlarge(self, grid_row: int) -> None:
         shown = self._row_to_batch
@@ -452,7 +456,7 @@ class GeneratePage(QWidget):
         frames_each_way = self.frames.value()
         fps = float(self.fps.value())
         self.animate_button.setEnabled(False)
-        self.workspace.say("Making the animation…", 0)
+        self.workspace.say("Making the animation…", 0, page=self.key)
 
         def work(task):
             return Animation(seed_a, seed_b, morph_frames(generator, seed_a, seed_b, frames_each_way), fps)
@@ -466,7 +470,7 @@ class GeneratePage(QWidget):
             self.tabs.setCurrentIndex(1)
             self._play_timer.start(int(1000 / animation.fps))
             self._update_actions()
-            self.workspace.say("Animation ready; export it as a GIF or MP4.")
+            self.workspace.say("Animation ready; export it as a GIF or MP4.", page=self.key)
             self.animation_made.emit()
 
         def failed(message: str) -> None:
@@ -483,23 +487,25 @@ class GeneratePage(QWidget):
 
     # -- export ------------------------------------------------------------------------------------
 
-    def _export_folder(self, ask: bool) -> Path | None:
+    def _export_folder(self, kind: str) -> Path | None:
+        """Ask where an export of `kind` goes, starting where that kind went last; None if cancelled."""
+        key = EXPORT_FOLDER_KEYS[kind]
         run_dir = self.run_choice.currentData()
-        default = str(RunFolder(run_dir).exports_dir) if run_dir else str(Path.home())
-        default = self.workspace.settings.value("folders/export", default) if not run_dir else default
-        if not ask:
-            return Path(default)
-        folder = QFileDialog.getExistingDirectory(self, "Export to which folder?", default)
+        start = str(RunFolder(run_dir).exports_dir) if run_dir else str(Path.home())
+        remembered = self.workspace.settings.value(key, "")
+        if remembered and Path(remembered).is_dir():
+            start = remembered
+        folder = QFileDialog.getExistingDirectory(self, "Export to which folder?", start)
         if not folder:
             return None
-        self.workspace.settings.set_value("folders/export", folder)
+        self.workspace.settings.set_value(key, folder)
         return Path(folder)
 
     def export_pngs(self, folder: Path | None = None) -> None:
         """Selected pictures (all shown, when none is selected) as PNGs carrying seed and model."""
         if self.batch is None or self.generator is None:
             return
-        folder = folder or self._export_folder(ask=True)
+        folder = folder or self._export_folder("pictures")
         if folder is None:
             return
         rows = self._selected_batch_rows()
@@ -512,7 +518,7 @@ class GeneratePage(QWidget):
     def export_grid(self, folder: Path | None = None) -> None:
         if self.batch is None or self.generator is None:
             return
-        folder = folder or self._export_folder(ask=True)
+        folder = folder or self._export_folder("grid")
         if folder is None:
             return
         rows = self._selected_batch_rows()
@@ -537,7 +543,7 @@ class GeneratePage(QWidget):
             self.banner.show_message("MP4 needs the ffmpeg program, which is not installed; export a GIF instead.",
                                      "warning")
             return
-        folder = folder or self._export_folder(ask=True)
+        folder = folder or self._export_folder("animation")
         if folder is None:
             return
         metadata = morph_metadata(self.generator, animation.seed_a, animation.seed_b, len(animation.frames),
@@ -559,7 +565,7 @@ class GeneratePage(QWidget):
             return True
         if ask_to_replace(self, existing):
             return True
-        self.workspace.say("Nothing was exported; the files already there are kept.")
+        self.workspace.say("Nothing was exported; the files already there are kept.", page=self.key)
         return False
 
     def _write(self, work, folder: Path) -> None:
@@ -568,7 +574,7 @@ class GeneratePage(QWidget):
             what = paths[0].name if len(paths) == 1 else f"{len(paths)} files"
             self.banner.show_message(f"Saved {what} to {folder}.", "info",
                                      [("Show folder", lambda: self.workspace.reveal(folder))])
-            self.workspace.say(f"Saved {what} to {folder}.")
+            self.workspace.say(f"Saved {what} to {folder}.", page=self.key)
             self.exported.emit(paths)
 
         def failed(message: str) -> None:

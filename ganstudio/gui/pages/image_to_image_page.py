@@ -22,9 +22,10 @@ from ...core.registry import TRANSLATE
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
 from ..widgets.common import button, label, settings_column
-from ..widgets.drop_target import IMAGE_SUFFIXES, DropTarget, local_paths, paths_from_drop
+from ..widgets.drop_target import IMAGE_SUFFIXES, DropTarget, accept_without_moving, local_paths, paths_from_drop
 from ..widgets.forms import ModelOptionsForm, ModelPicker, field_label, growing_form, shrinkable_combo
 from ..widgets.page_frame import page_frame, side_by_side
+from ..widgets.skipped_files import skipped_tooltip
 from ..widgets.settings_table import CHOICE, Length, Setting, SettingsTable
 from ..workspace import Workspace
 from .convert_panel import ConvertPanel
@@ -199,13 +200,15 @@ class ImageToImagePage(TrainingPage):
 
     def dragEnterEvent(self, event) -> None:
         # Pictures dropped beside the zones stay here (the window would take them to the Dataset page).
-        if self.tabs.currentIndex() == 0 and local_paths(event.mimeData()):
-            event.acceptProposedAction()
-        else:
+        if not (self.tabs.currentIndex() == 0 and local_paths(event.mimeData()) and accept_without_moving(event)):
             event.ignore()
 
+    def dragMoveEvent(self, event) -> None:
+        self.dragEnterEvent(event)
+
     def dropEvent(self, event) -> None:
-        event.acceptProposedAction()
+        if not accept_without_moving(event):
+            return
         self.banner.show_message("Drop the pictures on Domain A or on Domain B, so it is clear which they are.",
                                  "info")
 
@@ -264,7 +267,7 @@ class ImageToImagePage(TrainingPage):
     def set_domain(self, side: str, paths: list[str]) -> bool:
         """Use `paths` (folders, picture files, zips) as domain `side`; leaves the demo pair if it was chosen."""
         if self.session.busy:
-            self.workspace.say("The pictures cannot change while a run trains; stop it first.")
+            self.workspace.say("The pictures cannot change while a run trains; stop it first.", page=self.key)
             return False
         kept = paths_from_drop(paths)
         if not kept:
@@ -290,7 +293,7 @@ class ImageToImagePage(TrainingPage):
         for side in self.domains:
             self._check(side)
         self.save_settings()
-        self.workspace.say("The built-in day and night scenes are chosen: press Train to watch a network learn to turn day into night.")
+        self.workspace.say("The built-in day and night scenes are chosen: press Train to watch a network learn to turn day into night.", page=self.key)
 
     def _size_changed(self) -> None:
         # The pictures are prepared at a size that follows the training size, so they are checked again.
@@ -344,10 +347,7 @@ class ImageToImagePage(TrainingPage):
                                           "or a zip with PNG, JPEG or WebP pictures.")
             detail = "No usable pictures here" + (f" ({skipped:,} files skipped)" if skipped else "")
         zone.set_status(self._paths_title(self.domains[side].paths), detail)
-        why = "\n".join(f"{name}: {reason}" for name, reason in report.skipped[:LISTED_SKIPPED])
-        if skipped > LISTED_SKIPPED:
-            why += f"\n… and {skipped - LISTED_SKIPPED:,} more"
-        zone.detail.setToolTip(f"Skipped:\n{why}" if skipped else "")
+        zone.detail.setToolTip(skipped_tooltip(report.skipped, LISTED_SKIPPED))
 
     def _check_failed(self, side: str, message: str) -> None:
         domain = self.domains[side]

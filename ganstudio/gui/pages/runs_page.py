@@ -24,7 +24,7 @@ from .training import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..widgets.page_frame import page_frame, side_by_side
-from ..workspace import is_image_to_image_model, Workspace
+from ..workspace import Workspace, is_image_to_image_model, model_label
 
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
@@ -293,7 +293,7 @@ class RunsPage(QWidget):
         self.generate_button.setText("Convert pictures" if image_to_image else "Make pictures")
         self.generate_button.setToolTip("Open this run on the Image to image page" if image_to_image else
                                         "Open this run on the Generate page")
-        lines.append(f"{config.model.name.upper()} at {config.data.size} × {config.data.size} px on {dataset}")
+        lines.append(f"{model_label(config.model.name)} · {config.data.size} × {config.data.size} px on {dataset}")
         if started is not None:
             lines.append(f"{started.dataset_size:,} pictures · batch {started.batch_size} · {started.device} · "
                          f"target {tidy_target(started.target)}")

@@ -36,14 +36,16 @@ SETTINGS = (
     Setting("device", "train.device", CHOICE, "Device", "Where to train. A GPU is many times faster than the CPU.",
             "auto", items=(("auto", "Automatic (looking…)"),)),
     Setting("lr_g", "train.lr_g", FLOAT, "Generator rate",
-            "How big a step the generator (the artist) takes when it learns. Too high and training becomes "
-            "unstable; 0.0002 is the classic value.", 0.0002, minimum=0.00001, maximum=0.01, decimals=5,
+            "How big a step the generator (the artist, G in the plots) takes when it learns. Too high and "
+            "training becomes unstable; 0.0002 is the classic value.", 0.0002, minimum=0.00001, maximum=0.01, decimals=5,
             step=0.00005, place="advanced"),
-    Setting("lr_d", "train.lr_d", FLOAT, "Critic rate",
-            "How big a step the discriminator (the critic) takes when it learns.", 0.0002, minimum=0.00001,
+    Setting("lr_d", "train.lr_d", FLOAT, "Discriminator rate",
+            "How big a step the discriminator takes when it learns: the critic that tells real pictures from "
+            "made ones, D in the plots.", 0.0002, minimum=0.00001,
             maximum=0.01, decimals=5, step=0.00005, place="advanced"),
     Setting("augment", "data.augment", CHOICE, "Augment",
-            "Variations shown to the critic so it cannot memorise a small dataset. DiffAugment helps below "
+            "Variations shown to the discriminator (D, the critic) so it cannot memorise a small dataset. "
+            "DiffAugment helps below "
             "~1,000 pictures.", "flip", items=AUGMENT_WORDS, place="advanced"),
     Setting("precision", "train.precision", CHOICE, "Precision",
             "Number precision. Automatic uses fast mixed precision on GPUs and on CPUs with bfloat16 instructions.",

@@ -144,7 +144,7 @@ class TrainingPage(QWidget):
     def start(self, config: RunConfig | None = None) -> bool:
         """Train a new run with the form's settings (or `config`); refused (False) while any run is going."""
         if self.session.busy:
-            self.workspace.say("A run is already going; stop it before starting another.")
+            self.workspace.say("A run is already going; stop it before starting another.", page=self.key)
             return False
         if config is None:
             problem = self.not_ready_reason()
@@ -168,7 +168,7 @@ class TrainingPage(QWidget):
     def continue_run(self, run_dir: str, targets: dict | None = None) -> bool:
         """Resume a saved run: show its settings and history first, then train on from its latest checkpoint."""
         if self.session.busy:
-            self.workspace.say("A run is already going; stop it before continuing another.")
+            self.workspace.say("A run is already going; stop it before continuing another.", page=self.key)
             return False
         folder = RunFolder(run_dir)
         try:
@@ -219,11 +219,11 @@ class TrainingPage(QWidget):
         self.pause_button.setEnabled(own and self.session.state in ("training", "paused"))
         if paused:
             self.progress_text.setText(PAUSED_WORDS)
-            self.workspace.say("Training paused.", 0)
+            self.workspace.say("Training paused.", 0, page=self.key)
         elif own and self.session.state == "training":
             # The next step's progress replaces this; until then the line must not still say Paused.
             self.progress_text.setText(RESUMED_WORDS)
-            self.workspace.say("Training resumed.")
+            self.workspace.say("Training resumed.", page=self.key)
 
     def _failed(self, message: str) -> None:
         if self.banner.message() != message:
@@ -245,18 +245,18 @@ class TrainingPage(QWidget):
         if event.reason in ("error", "diverged"):
             self.banner.show_message(event.message, "error")
             self.progress_text.setText("Training stopped with a problem.")
-            self.workspace.say("Training stopped with a problem.", 0)
+            self.workspace.say("Training stopped with a problem.", 0, page=self.key)
         elif event.reason in ("completed", "time_limit"):
             self.progress.setValue(1000)
             text = finished_words(event)
             self.progress_text.setText(text)
             actions = self._finished_actions(run_dir) if run_dir else []
             self.banner.show_message(f"{text} {self.ready_words}".strip(), "info", actions)
-            self.workspace.say(text, 0)
+            self.workspace.say(text, 0, page=self.key)
         else:
             text = f"Stopped at step {event.step:,}; a checkpoint is saved, so you can continue it from the Runs page."
             self.progress_text.setText(text)
-            self.workspace.say(text, 0)
+            self.workspace.say(text, 0, page=self.key)
         self._after_finished(event, run_dir)
         if not self.workspace.closing:
             # Closing the window keeps the mark, so the next start offers to continue the run.
@@ -327,7 +327,7 @@ class TrainingPage(QWidget):
         session.data_progressed.connect(mine(self._data_progress))
         session.dataset_ready.connect(mine(self._dataset_ready))
         session.checkpoint_saved.connect(mine(lambda event: self.workspace.say(
-            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s).")))
+            f"Checkpoint saved at step {event.step:,} ({event.seconds:.1f} s).", page=self.key)))
         session.paused.connect(mine(lambda event: self._show_paused(True)))
         session.resumed.connect(mine(lambda event: self._show_paused(False)))
         session.warning_raised.connect(mine(lambda event: self.banner.show_message(event.message, "warning")))
@@ -356,7 +356,7 @@ class TrainingPage(QWidget):
         self.subtitle.setText(self.usual_subtitle)
         self.progress_text.setText(f"{verb}: the first steps are on their way…")
         self.workspace.settings.set_value("session/active_run", event.run_dir)
-        self.workspace.say(f"{verb} {event.run_name} on {event.device}.")
+        self.workspace.say(f"{verb} {event.run_name} on {event.device}.", page=self.key)
         self.workspace.runs_changed.emit()
 
     def _show_steps(self, steps: tuple[ev.StepProgress, ...], speed_decimals: int) -> None:
@@ -430,7 +430,7 @@ class TrainingPage(QWidget):
         if self.session.busy:
             self.session.stop()
             self.progress_text.setText("Stopping after this step and saving a checkpoint…")
-            self.workspace.say("Stopping after this step and saving a checkpoint…", 0)
+            self.workspace.say("Stopping after this step and saving a checkpoint…", 0, page=self.key)
 
     def _open_current_run(self) -> None:
         if self.session.run_dir is not None:

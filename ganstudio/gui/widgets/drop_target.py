@@ -26,6 +26,22 @@ def paths_from_drop(paths: list[str]) -> list[str]:
     return kept
 
 
+def accept_without_moving(event) -> bool:
+    """Accept a drag or drop as Copy (else Link), never Move: a file manager that honours Move deletes the originals.
+
+    Qt quietly turns an action the source does not offer into the proposed one, so a source offering only
+    Move is refused rather than accepted as Move.
+    """
+    offered = event.possibleActions()
+    for action in (Qt.DropAction.CopyAction, Qt.DropAction.LinkAction):
+        if offered & action:
+            event.setDropAction(action)
+            event.accept()
+            return True
+    event.ignore()
+    return False
+
+
 def local_paths(mime) -> list[str]:
     """The local files and folders a drag carries (web links and the like are not ours to open)."""
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
@@ -86,15 +102,16 @@ class DropTarget(QFrame):
         refresh_style(self)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if self.isEnabled() and local_paths(event.mimeData()):
-            event.acceptProposedAction()
+        if self.isEnabled() and local_paths(event.mimeData()) and accept_without_moving(event):
             self.set_dragging(True)
         else:
             event.ignore()
 
     def dragMoveEvent(self, event) -> None:
         if self.isEnabled() and local_paths(event.mimeData()):
-            event.acceptProposedAction()
+            accept_without_moving(event)
+        else:
+            event.ignore()
 
     def dragLeaveEvent(self, event) -> None:
         self.set_dragging(False)
@@ -102,8 +119,7 @@ class DropTarget(QFrame):
     def dropEvent(self, event: QDropEvent) -> None:
         self.set_dragging(False)
         paths = local_paths(event.mimeData())
-        if not paths or not self.isEnabled():
+        if not paths or not self.isEnabled() or not accept_without_moving(event):
             event.ignore()
             return
-        event.acceptProposedAction()
         self.dropped.emit(paths)

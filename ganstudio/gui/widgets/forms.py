@@ -21,6 +21,8 @@ def field_label(text: str) -> QLabel:
     """A form label of one fixed width, so the page's separate forms line up in one column."""
     widget = QLabel(text)
     widget.setFixedWidth(FIELD_LABEL_WIDTH)
+    # A longer label ("Discriminator rate") takes a second line rather than being cut at the column's edge.
+    widget.setWordWrap(True)
     return widget
 
 

@@ -101,7 +101,8 @@ class EnlargeDialog(QDialog):
     def __init__(self, parent: QWidget | None, image: QImage, caption: str,
                  step: Callable[[int], tuple[QImage, str] | None] | None = None):
         super().__init__(parent)
-        self.setWindowTitle("GAN Studio — " + caption)
+        # The window system adds the application's name (its display name) after the title itself.
+        self.setWindowTitle(caption)
         self._step = step
         self.view = ImageView()
         self.view.set_image(image)
@@ -139,3 +140,4 @@ class EnlargeDialog(QDialog):
             image, caption = found
             self.view.set_image(image)
             self.caption.setText(caption)
+            self.setWindowTitle(caption)
