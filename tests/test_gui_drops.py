@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
@@ -35,7 +37,11 @@ def drop_targets(window):
     return {"window": window, "domain A zone": page.zones["A"], "beside the zones": page, "convert tab": page.converter}
 
 
-def test_drags_offering_move_are_taken_as_copies_everywhere(qtbot, make_window, tiny_dataset, tmp_path):
+@pytest.mark.parametrize("offered, taken_as", [(ALL_ACTIONS, Qt.DropAction.CopyAction), (Qt.DropAction.MoveAction, None)],
+                         ids=["offering-move-among-others", "offering-only-move"])
+def test_drags_are_taken_as_copies_never_moves_everywhere(qtbot, make_window, tiny_dataset, tmp_path, offered,
+                                                          taken_as):
+    """Shift makes Qt propose Move: a drag offering Copy too is taken as a copy; one offering only Move is refused."""
     window = make_window(dataset=tiny_dataset)
     window.show_page("image-to-image")
     picture = write_pictures(tmp_path / "mine", 1)[0]
@@ -43,22 +49,11 @@ def test_drags_offering_move_are_taken_as_copies_everywhere(qtbot, make_window, 
         if name == "convert tab":
             window.image_to_image_page.tabs.setCurrentWidget(widget)
         for kind in (QDragEnterEvent, QDragMoveEvent):
-            accepted, action = send_drag(widget, picture, ALL_ACTIONS, Qt.DropAction.MoveAction, kind)
-            assert accepted, f"{name} takes the {kind.__name__}"
-            assert action == Qt.DropAction.CopyAction, f"{name} takes the {kind.__name__} as a copy, not a move"
-        window.image_to_image_page.tabs.setCurrentIndex(0)
-
-
-def test_a_drag_offering_only_move_is_refused(qtbot, make_window, tiny_dataset, tmp_path):
-    window = make_window(dataset=tiny_dataset)
-    window.show_page("image-to-image")
-    picture = write_pictures(tmp_path / "mine", 1)[0]
-    for name, widget in drop_targets(window).items():
-        if name == "convert tab":
-            window.image_to_image_page.tabs.setCurrentWidget(widget)
-        for kind in (QDragEnterEvent, QDragMoveEvent):
-            accepted, _ = send_drag(widget, picture, Qt.DropAction.MoveAction, Qt.DropAction.MoveAction, kind)
-            assert not accepted, f"{name} refuses a move-only {kind.__name__}"
+            accepted, action = send_drag(widget, picture, offered, Qt.DropAction.MoveAction, kind)
+            if taken_as is None:
+                assert not accepted, f"{name} refuses a move-only {kind.__name__}"
+            else:
+                assert accepted and action == taken_as, f"{name} takes the {kind.__name__} as a copy, not a move"
         window.image_to_image_page.tabs.setCurrentIndex(0)
 
 
