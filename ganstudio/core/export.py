@@ -12,14 +12,9 @@ from PIL import Image, PngImagePlugin
 
 from .. import APP_NAME, __version__
 from .fileio import atomic_write_bytes
+from .printable import printable_name
 
 METADATA_PREFIX = "ganstudio:"
-
-
-def printable(text: str) -> str:
-    """`text` as valid Unicode: a file name that is not valid UTF-8 (its bytes held as surrogates) keeps them as
-    backslash escapes (\\udcff), which PNG text, JSON and any terminal can carry."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def png_bytes(pixels: np.ndarray, metadata: dict[str, Any] | None = None) -> bytes:
@@ -27,10 +22,10 @@ def png_bytes(pixels: np.ndarray, metadata: dict[str, Any] | None = None) -> byt
     info = PngImagePlugin.PngInfo()
     info.add_text("Software", f"{APP_NAME} {__version__}")
     if metadata:
-        metadata = {printable(str(key)): printable(value) if isinstance(value, str) else value
+        metadata = {printable_name(str(key)): printable_name(value) if isinstance(value, str) else value
                     for key, value in metadata.items()}
         for key, value in metadata.items():
-            info.add_text(f"{METADATA_PREFIX}{key}", printable(str(value)))
+            info.add_text(f"{METADATA_PREFIX}{key}", printable_name(str(value)))
         info.add_text("Comment", json.dumps({"app": APP_NAME, "app_version": __version__, **metadata}, default=str))
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(pixels), "RGB").save(buffer, format="PNG", pnginfo=info, compress_level=6)

@@ -40,9 +40,6 @@ class MachineInfo:
     def best_device(self) -> DeviceChoice:
         return self.devices[0]
 
-    def models_of_kind(self, kind: str) -> list[ModelChoice]:
-        return [model for model in self.models if model.kind == kind]
-
     def model(self, name: str) -> ModelChoice | None:
         return next((model for model in self.models if model.name == name), None)
 

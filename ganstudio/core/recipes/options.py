@@ -50,12 +50,6 @@ class Option:
         stem = self.name.replace("_", "-")
         return f"--no-{stem}" if self.default is True else f"--{stem}"
 
-    def words_for(self, value: Any) -> str:
-        for choice in self.choices:
-            if choice.value == value:
-                return choice.words
-        return str(value)
-
     def check(self, value: Any, model: str) -> Any:
         """`value` as this option's type, or ConfigError with a sentence naming the model and the values allowed."""
         if self.choices:

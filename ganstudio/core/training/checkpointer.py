@@ -30,7 +30,7 @@ class Checkpointer:
         self.keep = keep
         self.lineage = folder.lineage()
         self.last_path: Path | None = resumed_from
-        self.last_step = -1
+        self.last_step = -1  # the step of the newest checkpoint; the engine sets it to a restored run's step
         if resumed_from is not None:
             self._cut_lineage_at(resumed_from)
 
@@ -41,8 +41,6 @@ class Checkpointer:
         name = path.name
         self.lineage = self.lineage[:self.lineage.index(name) + 1] if name in self.lineage else [name]
         self._write_lineage()
-        state_step = self.folder.step_of(path)
-        self.last_step = state_step if state_step is not None else -1
 
     def save(self, state: dict, step: int) -> ev.CheckpointSaved:
         """Write `state` as the checkpoint of `step`, verify it reads back, make it the newest, then rotate."""

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QL
                                QVBoxLayout, QWidget)
 
 from ... import __version__
-from ...core.export import printable
+from ...core.printable import printable_name
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
@@ -651,7 +651,7 @@ class ConvertPanel(QWidget):
         self.folder_progress.setRange(0, max(1, total))
         self.folder_progress.setValue(done)
         if not (self._folder_cancel is not None and self._folder_cancel.is_set()):
-            self.folder_detail.setText(f"{done:,} of {total:,} pictures · {printable(name)}")
+            self.folder_detail.setText(f"{done:,} of {total:,} pictures · {printable_name(name)}")
         self.folder_progressed.emit(done, total, name)
 
     def cancel_folder(self) -> None:
@@ -707,7 +707,7 @@ class ConvertPanel(QWidget):
         self.again_button.show()
         if skipped:
             # Names that are not valid UTF-8 arrive as surrogates, which Qt cannot show: as escapes instead.
-            self.skipped.show_skipped([(printable(name), printable(reason)) for name, reason in result.skipped],
+            self.skipped.show_skipped([(printable_name(name), printable_name(reason)) for name, reason in result.skipped],
                                       LISTED_SKIPPED)
             self.skipped_title.show()
             self.skipped.show()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-from ...core.export import printable
+from ...core.printable import printable_name
 
 # The question lists this many names; more are counted, not listed (a dialog taller than the screen helps no one).
 LISTED_NAMES = 5
@@ -16,12 +16,12 @@ def replace_question(paths: list[Path]) -> tuple[str, str]:
     """The question's text and its detail: 'Replace seed_0000007.png?', or how many files, naming the first few."""
     folder = paths[0].parent
     if len(paths) == 1:
-        return f"Replace {printable(paths[0].name)}?", f"It is already in {printable(str(folder))}. Replacing it " \
-                                                       "cannot be undone."
-    names = ", ".join(printable(path.name) for path in paths[:LISTED_NAMES])
+        return (f"Replace {printable_name(paths[0].name)}?",
+                f"It is already in {printable_name(str(folder))}. Replacing it cannot be undone.")
+    names = ", ".join(printable_name(path.name) for path in paths[:LISTED_NAMES])
     more = f" and {len(paths) - LISTED_NAMES:,} more" if len(paths) > LISTED_NAMES else ""
     return (f"Replace {len(paths):,} files?",
-            f"{names}{more} are already in {printable(str(folder))}. Replacing them cannot be undone.")
+            f"{names}{more} are already in {printable_name(str(folder))}. Replacing them cannot be undone.")
 
 
 def ask_to_replace(parent: QWidget, paths: list[Path]) -> bool:
