@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-SIZES = (32, 64, 128, 256, 512)
+SIZES = (32, 64, 128, 256, 512, 1024)
 FITS = ("crop", "pad", "stretch")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
