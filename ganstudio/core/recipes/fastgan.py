@@ -59,7 +59,7 @@ class FastGANRecipe(GeneratingRecipe):
     label = "FastGAN — for small folders"
     summary = ("A modern GAN for a few hundred to a few thousand pictures: it looks through a network that "
                "already knows pictures, so it learns in far fewer steps.")
-    list_order = 5
+    list_order = 15
     options = (
         size_preset_option(),
         Option("ema", True, "sample from a moving average of the generator: steadier, cleaner pictures",
