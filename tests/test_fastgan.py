@@ -131,3 +131,14 @@ def test_the_model_declares_what_a_front_end_needs():
     assert recipe.kind == find_recipe("dcgan").kind
     assert 64 in recipe.sizes and 1024 in recipe.sizes and 32 not in recipe.sizes
     assert {option.name for option in recipe.options} >= {"preset", "ema"}
+
+
+def test_the_command_line_takes_fastgan_and_its_flags_only(tmp_path, capsys):
+    from ganstudio.cli import _train_config, build_parser, main
+    config = _train_config(build_parser().parse_args(
+        ["train", "--model", "fastgan", "--data", str(tmp_path), "--size", "128", "--preset", "sketch", "--no-ema"]))
+    assert (config.model.name, config.data.size) == ("fastgan", 128)
+    assert config.model.options == {"preset": "sketch", "ema": False}
+    with pytest.raises(SystemExit) as exit:
+        main(["train", "--model", "fastgan", "--demo", "--loss", "hinge"])  # DCGAN's own flag
+    assert exit.value.code == 2 and "--loss" in capsys.readouterr().err
