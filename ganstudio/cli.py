@@ -104,9 +104,9 @@ def _add_model_arguments(train: argparse.ArgumentParser) -> None:
     models = recipes()
     train.epilog = "models:\n" + "\n".join(_describe_model(recipe) for recipe in models)
     train.formatter_class = argparse.RawDescriptionHelpFormatter
-    default = models[0]
-    train.add_argument("--model", default=default.name, choices=[recipe.name for recipe in models],
-                       help=f"model to train (default: {default.name}; see the list below)")
+    default = _default_model("auto")
+    train.add_argument("--model", choices=[recipe.name for recipe in models],
+                       help=f"model to train (default: {default.name} on this machine; see the list below)")
     source = train.add_mutually_exclusive_group()
     flags: dict[str, list[str]] = {}
     for recipe in models:
@@ -148,9 +148,23 @@ def _add_model_arguments(train: argparse.ArgumentParser) -> None:
                                help=helps)
 
 
+def _default_model(device: str) -> type:
+    """The model a run gets when none is named: the one of the picture-making kind that measures best on
+    the device it will train on."""
+    import torch
+
+    from .core.registry import GENERATE, default_recipe
+    if device == "auto":
+        mps = getattr(torch.backends, "mps", None)
+        device = "cuda" if torch.cuda.is_available() else "mps" if mps is not None and mps.is_available() else "cpu"
+    return default_recipe(GENERATE, torch.device(device).type)
+
+
 def _check_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, as usage errors, data flags and options that the chosen model does not take."""
     from .core.registry import get_recipe, recipes
+    if args.model is None:
+        args.model = _default_model(args.device).name
     recipe = get_recipe(args.model)
     wanted = _data_flags(recipe)
     every_flag = dict.fromkeys(flag for other in recipes() for flag in _data_flags(other))
@@ -337,6 +351,8 @@ class _InterruptHandler:
 def _train_config(args: argparse.Namespace):
     from .core.config import RunConfig
     from .core.registry import get_recipe
+    if args.model is None:
+        args.model = _default_model(args.device).name
     recipe = get_recipe(args.model)
     config = RunConfig()
     data, model, train, run = config.data, config.model, config.train, config.run

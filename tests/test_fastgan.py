@@ -142,3 +142,19 @@ def test_the_command_line_takes_fastgan_and_its_flags_only(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
         main(["train", "--model", "fastgan", "--demo", "--loss", "hinge"])  # DCGAN's own flag
     assert exit.value.code == 2 and "--loss" in capsys.readouterr().err
+
+
+def test_a_new_run_gets_the_model_that_measures_best_on_its_device(monkeypatch):
+    from ganstudio.core.recipes.base import Recipe
+    from ganstudio.core.registry import GENERATE, default_recipe, recipes_for_device
+    for device in ("cuda", "mps", "cpu"):
+        chosen = default_recipe(GENERATE, device)
+        preferring = [r for r in recipes_for_device(device) if r.kind == GENERATE and device in r.preferred_devices]
+        assert chosen is (preferring[0] if preferring else [r for r in recipes_for_device(device)
+                                                             if r.kind == GENERATE][0])
+    # A model that prefers a device moves to the front of the list there, and only there.
+    fastgan = find_recipe("fastgan")
+    monkeypatch.setattr(fastgan, "preferred_devices", ("mps",))
+    assert default_recipe(GENERATE, "mps") is fastgan
+    assert default_recipe(GENERATE, "cpu") is not fastgan or fastgan.list_order < find_recipe("dcgan").list_order
+    assert Recipe.preferred_devices == ()

@@ -51,8 +51,9 @@ def describe_model(recipe) -> ModelChoice:
 
 def probe_machine() -> MachineInfo:
     from ..core.device import available_devices
-    from ..core.registry import recipes
+    from ..core.registry import recipes_for_device
 
-    models = tuple(describe_model(recipe) for recipe in recipes())
     devices = tuple(DeviceChoice(info.key, info.label, info.key != "cpu") for info in available_devices())
+    # The models that measure best on the best device here come first, so a new run gets them.
+    models = tuple(describe_model(recipe) for recipe in recipes_for_device(devices[0].key))
     return MachineInfo(models, devices)

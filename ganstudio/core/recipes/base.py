@@ -31,6 +31,9 @@ class Recipe:
     summary: ClassVar[str] = ""  # one plain sentence on what it is good for
     kind: ClassVar[str] = GENERATE
     list_order: ClassVar[int] = 100  # lists offer lower numbers first; the first of a kind is the default
+    # Device types ('cuda', 'mps', 'cpu') where this model measured best of its kind: there it is listed
+    # first and new runs get it (registry.default_recipe); elsewhere `list_order` decides.
+    preferred_devices: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
     loss_names: ClassVar[tuple[str, ...]] = ()
     stat_names: ClassVar[tuple[str, ...]] = ()
