@@ -143,6 +143,10 @@ class FastGANRecipe(GeneratingRecipe):
     def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
         return latents_for_seeds(seeds, self.latent_dim)
 
+    def sampling_generator(self) -> torch.nn.Module:
+        """The network to sample from: the average when there is one, with batch norm recalibrated."""
+        return self.sampler.network(self.generator)
+
     @torch.no_grad()
     def generate(self, latents: torch.Tensor) -> np.ndarray:
         return self.sampler.generate(self.generator, latents)
