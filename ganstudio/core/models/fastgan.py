@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn.utils import spectral_norm
 
 from ..pretrained import FeatureStages
+from .dcgan import init_dcgan_weights
 
 # Channels of each resolution's feature map, as multiples of the generator width (FastGAN's own
 # proportions: wide at 4x4, narrowing as pictures grow, so 1024 px stays within a GPU's memory).
@@ -84,7 +85,7 @@ class FastGANGenerator(nn.Module):
             str(high): SkipExcitation(self.channels[low], self.channels[high])
             for low, high in EXCITATION_PAIRS if high <= size})
         self.to_rgb = nn.Conv2d(self.channels[size], channels, 3, 1, 1)
-        self.apply(_init_weights)
+        self.apply(init_dcgan_weights)  # FastGAN keeps DCGAN's N(0, 0.02) initialisation
 
     def forward(self, latents: torch.Tensor) -> torch.Tensor:
         features = {4: self.seed(latents.view(latents.shape[0], self.latent_dim, 1, 1))}
@@ -95,17 +96,6 @@ class FastGANGenerator(nn.Module):
                 x = self.excitations[str(resolution)](features[resolution // 16], x)
             features[resolution] = x
         return torch.tanh(self.to_rgb(x))
-
-
-def _init_weights(module: nn.Module) -> None:
-    """FastGAN's initialisation: N(0, 0.02) convolutions, N(1, 0.02) batch-norm scales."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 class RandomProjection(nn.Module):

@@ -22,7 +22,7 @@ from ..models.fastgan import FastGANGenerator, ProjectedDiscriminator
 from ..precision import autocast, make_scaler
 from ..registry import register
 from .base import GeneratingRecipe
-from .options import Option, size_preset_option
+from .options import sample_average_option, size_preset_option
 
 # Projected GAN's optimiser: Adam without momentum on the first moment (beta1 0), which keeps the
 # two players from overshooting each other; beta2 0.99 follows StyleGAN2.
@@ -60,11 +60,7 @@ class FastGANRecipe(GeneratingRecipe):
     summary = ("A modern GAN for a few hundred to a few thousand pictures: it looks through a network that "
                "already knows pictures, so it learns in far fewer steps.")
     list_order = 15
-    options = (
-        size_preset_option(),
-        Option("ema", True, "sample from a moving average of the generator: steadier, cleaner pictures",
-               "Smooth the samples (moving average)", advanced=True),
-    )
+    options = (size_preset_option(), sample_average_option())
     loss_names = ("D/real", "D/fake", "G/adv")
     stat_names = ("D(x)", "D(G(z))")
     visual_names = ("fake",)

@@ -91,3 +91,9 @@ def size_preset_option() -> Option:
                   choices=(Choice("sketch", "Sketch — quickest", "Half the usual width: the quickest to train."),
                            Choice("standard", "Standard", "The model's usual width for this device."),
                            Choice("detailed", "Detailed — slowest", "Twice as wide: finer detail, slower steps.")))
+
+
+def sample_average_option() -> Option:
+    """The "ema" option of a model that can sample from a moving average of its generator (on by default)."""
+    return Option("ema", True, "sample from a moving average of the generator: steadier, cleaner pictures",
+                  "Smooth the samples (moving average)", advanced=True)
