@@ -156,9 +156,11 @@ def check_training_data(data: DataConfig, run_name: str = "") -> None:
     for raw in data.paths:
         path = Path(raw).expanduser()
         if not path.exists():
+            # A path typed on the command line may be relative: then it is looked for from the current folder.
+            where = "" if path.is_absolute() else f" (looked for in {printable_name(str(Path.cwd()))})"
             raise TrainingDataMissing(
-                f"The run{_named(run_name)} was trained on {printable_name(raw)}, which is no longer there; put the "
-                "pictures back in that place to compare generated pictures with them.")
+                f"The run{_named(run_name)} was trained on {printable_name(raw)}, which is no longer there{where}; "
+                "put the pictures back in that place to compare generated pictures with them.")
 
 
 def _named(run_name: str) -> str:
