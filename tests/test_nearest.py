@@ -107,6 +107,13 @@ def test_the_command_as_json_and_the_overwrite_rule(trained_run, run_cache, tmp_
     assert main(["nearest", str(trained_run), "--seed", "2", "--count", "3", "--out", str(out), "--overwrite"]) == 0
 
 
+def test_the_command_refuses_to_write_among_the_training_pictures(trained_run, run_cache, capsys):
+    inside = trained_run.parent / "pictures" / "compared"
+    assert main(["nearest", str(trained_run), "--seed", "1", "--out", str(inside)]) == 1
+    assert "inside the run's training pictures" in capsys.readouterr().err
+    assert not inside.exists()
+
+
 def test_the_command_writes_into_the_run_by_default_and_pads_ranks_to_sort(trained_run, run_cache, capsys):
     target = RunFolder(trained_run).exports_dir / "nearest_seed_4"
     try:

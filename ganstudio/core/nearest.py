@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from .fileio import atomic_save
 from .imaging import make_grid
 from .paths import cache_dir
 from .printable import printable_name
+
+if TYPE_CHECKING:
+    from .generate import TrainedGenerator
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -337,18 +340,30 @@ def _refuse_existing(targets: list[Path], overwrite: bool) -> None:
                           "folder.")
 
 
-def compare_seed(generator, seed: int, count: int, out_dir: str | Path, overwrite: bool = False,
+def _refuse_inside_training_data(out: Path, data: DataConfig) -> None:
+    """A folder among the training pictures would hand the comparison to the run as pictures to learn from."""
+    if data.demo:
+        return
+    target = out.resolve()
+    for raw in data.paths:
+        source = Path(raw).expanduser().resolve()
+        if source.is_dir() and target.is_relative_to(source):
+            raise ConfigError(f"{out} is inside the run's training pictures ({printable_name(raw)}); the comparison "
+                              "would become training pictures the next time it trains. Choose another folder.")
+
+
+def compare_seed(generator: "TrainedGenerator", seed: int, count: int, out_dir: str | Path, overwrite: bool = False,
                  progress: ProgressFn | None = None) -> Comparison:
     """Write seed's picture, its `count` nearest training pictures and a strip of them all into `out_dir`.
 
-    `generator` is a core.generate.TrainedGenerator. Files already there are replaced only with `overwrite`:
-    otherwise nothing is written.
+    Files already there are replaced only with `overwrite`: otherwise nothing is written.
     """
     if not 1 <= count <= MAX_NEIGHBOURS:
         raise ConfigError(f"Ask for 1 to {MAX_NEIGHBOURS} nearest pictures, not {count:,}.")
     out = Path(out_dir).expanduser()
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file, not a folder; name a folder for the pictures.")
+    _refuse_inside_training_data(out, generator.config.data)
     # The two names that do not depend on the answer are checked before the minutes of feature extraction.
     _refuse_existing([out / name for name in comparison_file_names(seed, [])], overwrite)
     training = training_features(generator.config.data, generator.run_name, generator.recipe.device, progress)
