@@ -1,4 +1,4 @@
-"""The ganstudio command: train, resume, check, generate, nearest, animate, translate, export and bench; no arguments opens the app.
+"""The ganstudio command: train, resume, check, generate, nearest, animate, translate, export, bench; alone, the app.
 
 Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr) or a fault inside GAN
 Studio (one sentence naming the log that holds the details), 2 a usage error, 130 interrupted before anything
@@ -594,8 +594,8 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
-            "generate": _command_generate, "nearest": _command_nearest, "animate": _command_animate, "translate": _command_translate,
-            "export-generator": _command_export_generator, "bench": _command_bench}
+            "generate": _command_generate, "nearest": _command_nearest, "animate": _command_animate,
+            "translate": _command_translate, "export-generator": _command_export_generator, "bench": _command_bench}
 
 
 def _make_output_streams_safe() -> None:

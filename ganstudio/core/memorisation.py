@@ -1,4 +1,4 @@
-"""A run's memorisation figure: how near its new pictures come to training pictures, against how near those are to each other.
+"""A run's memorisation figure: how near its pictures come to training ones, against how near those lie to each other.
 
     figure = median over generated g of d(g, nearest training picture)
              / median over training x of d(x, nearest *other* training picture)

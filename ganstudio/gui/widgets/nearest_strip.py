@@ -1,4 +1,4 @@
-"""The strip under the Generate page's pictures: the training pictures nearest to the selected one, with names and distances.
+"""The Generate page's strip of the training pictures nearest to the selected picture, with their names and distances.
 
 It answers "is it copying my pictures?" for one picture at a time. The work runs on the workspace's io
 workers: the first comparison of a run reads the features of every training picture (core/nearest.py,
