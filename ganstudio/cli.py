@@ -1,4 +1,4 @@
-"""The ganstudio command: train, resume, check, generate, animate, translate, export and bench; no arguments opens the app.
+"""The ganstudio command: train, resume, check, generate, nearest, animate, translate, export, bench; alone, the app.
 
 Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr) or a fault inside GAN
 Studio (one sentence naming the log that holds the details), 2 a usage error, 130 interrupted before anything
@@ -255,6 +255,24 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     generate.add_argument("--overwrite", action="store_true", help="replace pictures of the same seeds in DIR")
     generate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
+    nearest = commands.add_parser(
+        "nearest", help="compare a generated picture with the training pictures nearest to it",
+        description="Is it copying my pictures? Write the picture of one seed and the training pictures nearest to "
+                    "it (by the cosine distance of pretrained EfficientNet-Lite1 features: 0 is the same picture), "
+                    "with a strip of them side by side, and print each one's distance. The run's training "
+                    "pictures must still be where it found them; their features are cached, so the next seed "
+                    "is quick.")
+    nearest.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
+    nearest.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest")
+    nearest.add_argument("--seed", type=_seed, required=True, metavar="N", help="the seed of the generated picture")
+    nearest.add_argument("--count", type=_positive_int, default=5, metavar="K",
+                         help="how many nearest training pictures (default: 5, at most 100)")
+    nearest.add_argument("--out", metavar="DIR",
+                         help="folder for the pictures (default: exports/nearest_seed_N in the run folder)")
+    nearest.add_argument("--overwrite", action="store_true", help="replace pictures of the same names in DIR")
+    nearest.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    nearest.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+
     animate = commands.add_parser(
         "animate", help="make a looping morph from one seed's picture to another's",
         description="Write a GIF or MP4 that morphs from the picture of one seed to the picture of another and "
@@ -426,6 +444,39 @@ def _command_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_nearest(args: argparse.Namespace) -> int:
+    from .core.errors import ConfigError
+    from .core.generate import load_generator
+    from .core.nearest import compare_seed
+    from .core.printable import printable_name
+    from .core.runs import RunFolder
+    if args.out is None and Path(args.run).expanduser().is_file():
+        raise ConfigError("Name a folder for the pictures with --out DIR; a checkpoint file has no run folder of its "
+                          "own to put them in.")
+    generator = load_generator(args.run, args.checkpoint, args.device)
+    out = Path(args.out).expanduser() if args.out else RunFolder(args.run).exports_dir / f"nearest_seed_{args.seed}"
+    stages = {"decoding": "decoding the training pictures", "features": "reading the training pictures' features"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r{stages.get(stage, stage)}: {done:,} of {total:,}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    comparison = compare_seed(generator, args.seed, args.count, out, overwrite=args.overwrite, progress=progress)
+    if args.json:
+        print(json.dumps({"run": generator.run_name, "checkpoint": generator.checkpoint_path.name,
+                          "step": generator.step, **comparison.to_dict()}, indent=2))
+        return 0
+    shown = len(comparison.neighbours)
+    print(f"Seed {args.seed} (run {generator.run_name}, step {generator.step:,}): its {shown:,} nearest of "
+          f"{comparison.training_count:,} training pictures, by cosine distance (0 is the same picture; a training "
+          f"picture is typically {comparison.typical_distance:.4f} from its nearest other):")
+    for rank, neighbour in enumerate(comparison.neighbours, start=1):
+        print(f"  {rank:>{len(str(shown))}}. {neighbour.distance:.4f}  {printable_name(neighbour.label)}")
+    print(f"Wrote {len(comparison.files):,} files to {out.resolve()}.")
+    return 0
+
+
 def _command_animate(args: argparse.Namespace) -> int:
     from .core.animation import animate_run
 
@@ -543,8 +594,8 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
-            "generate": _command_generate, "animate": _command_animate, "translate": _command_translate,
-            "export-generator": _command_export_generator, "bench": _command_bench}
+            "generate": _command_generate, "nearest": _command_nearest, "animate": _command_animate,
+            "translate": _command_translate, "export-generator": _command_export_generator, "bench": _command_bench}
 
 
 def _make_output_streams_safe() -> None:

@@ -26,6 +26,7 @@ from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
+from ..widgets.nearest_strip import NearestStrip
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
 from ..widgets.replace_question import ask_to_replace
@@ -119,6 +120,7 @@ class GeneratePage(QWidget):
         self.grid.doubleClicked.connect(lambda index: self.enlarge(index.row()))
         self.grid.setToolTip("Double-click to enlarge; S stars the selected pictures")
         self.grid.selectionModel().selectionChanged.connect(lambda *args: self._update_actions())
+        self.grid.selectionModel().currentChanged.connect(lambda *args: self._compare_with_training())
         self.empty_note = label("", "muted")
         pictures = QWidget()
         pictures_layout = QVBoxLayout(pictures)
@@ -135,6 +137,8 @@ class GeneratePage(QWidget):
         top.addWidget(self.star_button)
         pictures_layout.addLayout(top)
         pictures_layout.addWidget(self.grid, 1)
+        self.nearest_strip = NearestStrip(self.workspace)
+        pictures_layout.addWidget(self.nearest_strip)
         self.tabs.addTab(pictures, icon("grid"), "Pictures")
         animation = QWidget()
         animation_layout = QVBoxLayout(animation)
@@ -320,6 +324,7 @@ class GeneratePage(QWidget):
                                 f"{config.data.size} × {config.data.size} px · epoch {generator.epoch:,} · "
                                 f"step {generator.step:,}")
         self.banner.hide()
+        self.nearest_strip.set_run(config.data, generator.run_name, generator.recipe.device)
         self._update_actions()
         self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.", page=self.key)
         self.model_loaded.emit()
@@ -392,6 +397,16 @@ class GeneratePage(QWidget):
                 self.grid.picture_model.starred.add(shown)
         self.pictures_title.setText(f"{len(seeds)} pictures" + (" (starred)" if self.only_starred.isChecked() else ""))
         self._update_actions()
+        self._compare_with_training()
+
+    def _compare_with_training(self) -> None:
+        """Hand the current picture of the grid (the first shown, when there is none) to the nearest-pictures strip."""
+        shown = self._row_to_batch
+        if self.batch is None or not shown:
+            return
+        current = self.grid.currentIndex().row()
+        batch_row = shown[current] if 0 <= current < len(shown) else shown[0]
+        self.nearest_strip.compare(self.batch.seeds[batch_row], self.batch.pixels[batch_row])
 
     def _selected_batch_rows(self, all_if_none: bool = True) -> list[int]:
         shown = self._row_to_batch
