@@ -53,8 +53,9 @@ SETTINGS = (
     Setting("seed", "train.seed", INT, "Seed", "The same seed and settings give the same run, picture for picture.",
             0, maximum=2_000_000_000, place="advanced"),
     Setting("sample_every", "run.sample_every_epochs", INT, "Samples",
-            "How often a sample grid is drawn for the gallery. Automatic: about every 2,000 pictures trained on.",
-            0, maximum=10_000, suffix=" epochs", special="Automatic", place="advanced"),
+            "Also draw a sample grid for the gallery every this many epochs. A grid comes 20 seconds into "
+            "training and then every minute either way.",
+            0, maximum=10_000, suffix=" epochs", special="By time only", place="advanced"),
     Setting("checkpoint_minutes", "run.checkpoint_every_minutes", FLOAT, "Checkpoint",
             "How often the whole training state is saved. One is always saved when training stops.", 10.0,
             minimum=0.5, maximum=600, suffix=" min", place="advanced"),

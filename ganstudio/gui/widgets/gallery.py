@@ -64,7 +64,7 @@ class SampleGallery(QWidget):
         self._loading: Task | None = None
         self._loading_index: int | None = None
 
-        self.view = ImageView("Sample pictures appear here after the first epoch.", clickable=True)
+        self.view = ImageView("Sample pictures appear here within the first minute of training.", clickable=True)
         self.view.setToolTip("Click to enlarge")
         self.view.clicked.connect(self.enlarge)
         self.slider = QSlider(Qt.Orientation.Horizontal)
