@@ -37,7 +37,7 @@ def test_a_real_run_fills_the_plot_and_the_gallery(qtbot, make_window, tiny_data
     assert "Finished" in page.progress_text.text()
     assert page.run_title.text() == "run"
     page.gallery.slider.setValue(0)
-    assert page.gallery.caption.text().startswith("Epoch 1")
+    assert page.gallery.caption.text().startswith("1 epoch done")
     qtbot.waitUntil(lambda: not session.busy, timeout=10_000)
 
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, Q
 from .. import APP_NAME, __version__
 from ..core.paths import data_dir
 from ..core.runs import RunFolder
+from ..core.sinks import epochs_done, format_speed
 from . import theme
 from .pages.dataset_page import DatasetPage
 from .pages.generate_page import GeneratePage
@@ -237,9 +238,9 @@ class MainWindow(QMainWindow):
 
     def _steps(self, steps) -> None:
         last = steps[-1]
-        self.status_right.setText(f"epoch {last.epoch + 1:,} · step {last.step:,} · "
-                                  f"{last.images_per_second:,.0f} img/s")
-        self.training_badge.setText(f"● Training · epoch {last.epoch + 1:,}")
+        self.status_right.setText(f"{epochs_done(last.epoch)} · step {last.step:,} · "
+                                  f"{format_speed(last.images_per_second)}")
+        self.training_badge.setText(f"● Training · {epochs_done(last.epoch)}")
 
     def _session_ended(self) -> None:
         self._session_state("idle")

@@ -317,8 +317,8 @@ class GeneratePage(QWidget):
         self.generator = generator
         config = generator.config
         self.model_line.setText(f"<b>{generator.run_name}</b><br>{model_label(config.model.name)} · "
-                                f"{config.data.size} × {config.data.size} px · epoch {generator.epoch:,} · "
-                                f"step {generator.step:,}")
+                                f"{config.data.size} × {config.data.size} px · "
+                                f"{epochs_done(generator.epoch)} · step {generator.step:,}")
         self.banner.hide()
         self._update_actions()
         self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.", page=self.key)

@@ -405,10 +405,6 @@ class ImageToImagePage(TrainingPage):
     def _run_started(self, event: ev.RunStarted) -> None:
         self._show_run_started(event, f"{event.dataset_size:,} pictures a side")
 
-    def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        # One decimal: a CycleGAN on a CPU trains about one picture a second.
-        self._show_steps(steps, speed_decimals=1)
-
     def _finished_actions(self, run_dir: str) -> list:
         return [("Convert pictures", lambda: self.show_convert(run_dir)),
                 ("Train longer", lambda: self.workspace.run_opened.emit(run_dir))]

@@ -19,6 +19,7 @@ from ...core.config import RunConfig
 from ...core.errors import ConfigError
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder, SampleFile, list_runs
+from ...core.sinks import epochs_done
 from ..widgets.common import button, card, label
 from .training import tidy_target
 from ..widgets.gallery import SampleGallery
@@ -301,7 +302,7 @@ class RunsPage(QWidget):
         if details.last_checkpoint is not None:
             saved = details.last_checkpoint
             trained = f", {last.elapsed_seconds / 60:.1f} min of training" if last is not None else ""
-            lines.append(f"Saved at epoch {saved.epoch:,}, step {saved.step:,}{trained}")
+            lines.append(f"Saved at step {saved.step:,} ({epochs_done(saved.epoch)}){trained}")
         elif details.checkpoints == 0:
             lines.append("No checkpoint yet: nothing to continue or generate from.")
         if details.finished is not None:

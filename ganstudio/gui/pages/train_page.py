@@ -210,9 +210,6 @@ class TrainPage(TrainingPage):
     def _run_started(self, event: ev.RunStarted) -> None:
         self._show_run_started(event, f"{event.dataset_size:,} pictures · batch {event.batch_size}")
 
-    def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        self._show_steps(steps, speed_decimals=0)
-
     def _finished_actions(self, run_dir: str) -> list:
         return [("Make pictures", lambda: self.workspace.generate_requested.emit(run_dir)),
                 ("Train longer", lambda: self.workspace.run_opened.emit(run_dir))]

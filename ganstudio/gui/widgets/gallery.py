@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from ...core.runs import SampleFile
+from ...core.sinks import epochs_done
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskRunner
@@ -40,7 +41,7 @@ class GalleryEntry:
     def caption(self) -> str:
         parts = []
         if self.epoch is not None:
-            parts.append(f"Epoch {self.epoch:,}")
+            parts.append(epochs_done(self.epoch))
         if self.step is not None:
             parts.append(f"step {self.step:,}")
         return " · ".join(parts) or self.path.name
