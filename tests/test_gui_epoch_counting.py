@@ -1,4 +1,4 @@
-"""One epoch count everywhere: completed epochs, on the progress line, the status bar, the gallery, Runs and the CLI."""
+"""One epoch count everywhere (completed epochs), one speed format, and a progress bar that starts from the run."""
 
 from __future__ import annotations
 
@@ -46,3 +46,16 @@ def test_the_command_line_counts_completed_epochs():
     assert "1.40 epochs done" in lines[0]
     assert lines[1].startswith("2 epochs done at step 10")
     assert lines[2] == "Finished: 10 steps, 2 epochs done."
+
+
+def test_the_progress_bar_starts_from_the_run_not_from_preparing_the_pictures(qtbot, make_window, tiny_dataset,
+                                                                             tmp_path):
+    engine = JsonlFakeEngine(steps=20, steps_per_epoch=5, hold_at_step=0)
+    window = make_window(dataset=tiny_dataset, engine=engine)
+    page, session = window.train_page, window.workspace.session
+    with qtbot.waitSignal(session.run_started, timeout=10_000):
+        assert session.start(tiny_config(tiny_dataset, tmp_path / "run", steps=20), owner="train")
+    assert page.progress_text.text() == "Training: the first steps are on their way…"
+    assert page.progress.value() == 0 and page.progress.maximum() == 1000
+    with qtbot.waitSignal(session.run_finished, timeout=10_000):
+        session.stop()

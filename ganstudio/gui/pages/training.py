@@ -343,7 +343,9 @@ class TrainingPage(QWidget):
     def _show_run_started(self, event: ev.RunStarted, pictures: str) -> None:
         """Name the run, set up its plot (cut back to the checkpoint when continuing) and say it has begun."""
         self.started = event
+        # The bar showed how far the pictures were prepared (full once they were); now it is the run's share.
         self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * event.start_step / event.total_steps) if event.total_steps else 0)
         self.run_title.setText(event.run_name)
         self.run_detail.setText(f"  {event.device} · {pictures} · target {tidy_target(event.target)}")
         self.open_run_button.setEnabled(True)
