@@ -46,6 +46,9 @@ SHORTCUTS = (
 )
 
 
+CLOSING_WORDS = "Stopping… saving"
+
+
 class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings, engine=None, workspace: Workspace | None = None):
         super().__init__()
@@ -231,12 +234,14 @@ class MainWindow(QMainWindow):
         busy = state != "idle"
         self.dataset_page.set_locked(busy, "The dataset is locked while it trains." if busy else "")
         self.runs_page._enable_actions(self.runs_page.details is not None)
-        words = {"preparing": "Preparing…", "training": "Training", "paused": "Paused", "stopping": "Saving…"}
+        words = {"preparing": "Preparing…", "training": "Training", "paused": "Paused", "stopping": CLOSING_WORDS}
         self.training_badge.setText(f"● {words[state]}" if busy else "")
         if not busy:
             self.status_right.setText("")
 
     def _steps(self, steps) -> None:
+        if self.workspace.session.state == "stopping":
+            return  # the last steps before the checkpoint; the badge says it is saving
         last = steps[-1]
         self.status_right.setText(f"{epochs_done(last.epoch)} · step {last.step:,} · "
                                   f"{format_speed(last.images_per_second)}")
@@ -423,9 +428,16 @@ class MainWindow(QMainWindow):
             self.workspace.closing = True
             if not self._close_pending:
                 self._close_pending = True
-                self.training_page().stop()
-                self._say("Saving a checkpoint before closing…", 0)
+                page = self.training_page()
+                page.stop()
+                # The window stays until the checkpoint is written, saying so: one that vanished at once
+                # while the process saved for 20 s more read as a crash, or as a run lost.
+                self.setWindowTitle(CLOSING_WORDS)
+                page.progress_text.setText(f"{CLOSING_WORDS} a checkpoint, then GAN Studio closes.")
+                self._say(f"{CLOSING_WORDS} a checkpoint, then GAN Studio closes.", 0)
+                self.training_badge.setText(f"● {CLOSING_WORDS}")
                 self.centralWidget().setEnabled(False)
+                self.menuBar().setEnabled(False)
             event.ignore()
             return
         self.save_layout()

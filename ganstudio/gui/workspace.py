@@ -101,3 +101,8 @@ class Workspace(QObject):
     def shutdown(self) -> None:
         self.io_tasks.shutdown()
         self.model_tasks.shutdown()
+
+    def wait_for_writes(self) -> None:
+        """Block until exports and saves under way have ended; reads under way are left (at quit)."""
+        self.io_tasks.wait_for_writes()
+        self.model_tasks.wait_for_writes()

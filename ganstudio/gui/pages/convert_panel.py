@@ -389,7 +389,8 @@ class ConvertPanel(QWidget):
             self.workspace.say("That model could not be opened.", page=PAGE_KEY)
             self.translator_failed.emit(message)
 
-        self.workspace.model_tasks.submit(lambda task: open_source(source), opened, failed, name="open-generator")
+        self.workspace.model_tasks.submit(lambda task: open_source(source), opened, failed, name="open-generator",
+                                          writes=False)
 
     def _loaded(self, source: GeneratorSource, translator) -> None:
         self.translator = translator

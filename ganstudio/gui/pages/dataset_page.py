@@ -463,7 +463,7 @@ class DatasetPage(QWidget):
         self.workspace.say("Checking the pictures…", 0, page=self.key)
         self._scan = self.workspace.io_tasks.submit(
             lambda task: scan_dataset(task, data), self._scanned, self._scan_failed, self._scan_progressed,
-            name="scan")
+            name="scan", writes=False)
 
     def _scan_progressed(self, stage: str, done: int, total: int) -> None:
         if self.stack.currentWidget() is not self.scan_panel:
@@ -570,7 +570,7 @@ class DatasetPage(QWidget):
             self._preview.cancel()
         self._preview = self.workspace.io_tasks.submit(
             lambda task: prepare_preview(source, demo_pixels, label_text, data.size, data.fit, data.background),
-            self._show_preview, self._preview_failed, name="preview")
+            self._show_preview, self._preview_failed, name="preview", writes=False)
 
     def _show_preview(self, preview: PreviewResult) -> None:
         self._preview = None

@@ -309,7 +309,7 @@ class GeneratePage(QWidget):
             from ...core.generate import load_generator
             return load_generator(run_dir, checkpoint, device="auto")
 
-        self.workspace.model_tasks.submit(load, self._loaded, self._load_failed, name="load-generator")
+        self.workspace.model_tasks.submit(load, self._loaded, self._load_failed, name="load-generator", writes=False)
 
     def _loaded(self, generator) -> None:
         if generator.checkpoint_path != Path(self.checkpoint_choice.currentData() or ""):

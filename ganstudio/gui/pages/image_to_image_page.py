@@ -321,7 +321,8 @@ class ImageToImagePage(TrainingPage):
             lambda task, paths=list(domain.paths): check_domain(task, paths, size, model),
             lambda report, side=side: self._checked(side, report),
             lambda message, side=side: self._check_failed(side, message),
-            lambda done, total, side=side: self._check_progressed(side, done, total), name=f"check-{side}")
+            lambda done, total, side=side: self._check_progressed(side, done, total), name=f"check-{side}",
+            writes=False)
 
     @staticmethod
     def _paths_title(paths: list[str]) -> str:

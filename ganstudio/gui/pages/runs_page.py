@@ -208,7 +208,8 @@ class RunsPage(QWidget):
         self._listing += 1
         listing = self._listing
         self.workspace.io_tasks.submit(lambda task: gather_runs(extra), lambda rows: self._listed(rows, listing),
-                                       lambda message: self.banner.show_message(message, "error"), name="runs")
+                                       lambda message: self.banner.show_message(message, "error"), name="runs",
+                                       writes=False)
 
     def _listed(self, rows: list[RunRow], listing: int) -> None:
         if listing != self._listing:
@@ -272,7 +273,7 @@ class RunsPage(QWidget):
         self.detail_title.setText(item.text(0))
         self.detail_text.setText("Reading…")
         self.workspace.io_tasks.submit(lambda task: read_details(path), self._show_details, self._details_failed,
-                                       name="run-details")
+                                       name="run-details", writes=False)
 
     def _details_failed(self, message: str) -> None:
         self.detail_text.setText(message)

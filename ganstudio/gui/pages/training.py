@@ -125,7 +125,7 @@ class TrainingPage(QWidget):
 
     def _probe_machine(self) -> None:
         self.workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, self._probe_failed,
-                                       name="probe")
+                                       name="probe", writes=False)
 
     def _machine_probed(self, machine: MachineInfo) -> None:
         """List the models and the devices the start-up probe found."""
@@ -416,7 +416,7 @@ class TrainingPage(QWidget):
             self._set_running(False)
             self.banner.show_message(message, "error")
 
-        self.workspace.io_tasks.submit(history, loaded, failed, name="history")
+        self.workspace.io_tasks.submit(history, loaded, failed, name="history", writes=False)
         return True
 
     def toggle_pause(self) -> None:

@@ -222,7 +222,7 @@ class SampleGallery(QWidget):
             self.view.set_image(None)
             self.view.set_placeholder(f"This sample grid could not be read: {message}")
 
-        self._loading = self._tasks.submit(lambda task: _read_rgb(path), loaded, missing, name="gallery")
+        self._loading = self._tasks.submit(lambda task: _read_rgb(path), loaded, missing, name="gallery", writes=False)
 
     def image_at(self, index: int) -> QImage | None:
         """The grid at `index`, read now if need be (used by the enlarge dialog's arrow keys)."""
