@@ -90,6 +90,8 @@ def blend(colour: str, towards: str, share: float) -> str:
 
 
 def style_sheet(c: Colours) -> str:
+    # Radio buttons are drawn here, not by Fusion: its ring is the window colour darkened, which on the
+    # dark look's #17161d left the buttons nearly invisible.
     hover = "#2c2a37" if c.dark else "#eeecf6"
     # Muted text is for secondary words that are still live; a disabled button fades further, to read as off.
     disabled_text = blend(c.muted, c.window, 0.5)
@@ -116,6 +118,12 @@ def style_sheet(c: Colours) -> str:
     QPushButton[primary="true"]:disabled {{ background: {c.border}; border-color: {c.border}; color: {disabled_text}; }}
     QPushButton[flat="true"] {{ border: none; background: transparent; padding: 4px 8px; }}
     QPushButton[flat="true"]:hover {{ background: {hover}; }}
+    QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 7px; border: 1px solid {c.muted};
+                               background: {c.base}; }}
+    QRadioButton::indicator:hover {{ border-color: {c.accent}; }}
+    QRadioButton::indicator:checked {{ border-color: {c.accent}; background: qradialgradient(cx: 0.5, cy: 0.5,
+        radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {c.accent}, stop: 0.55 {c.accent}, stop: 0.65 {c.base}, stop: 1 {c.base}); }}
+    QRadioButton::indicator:disabled {{ border-color: {c.border}; }}
     QToolButton {{ border-radius: 6px; padding: 4px; }}
     QToolButton:hover {{ background: {hover}; }}
     QFrame#banner {{ border-radius: 9px; border: 1px solid {c.border}; background: {c.panel}; }}

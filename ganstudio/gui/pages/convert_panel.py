@@ -25,7 +25,7 @@ from ...core.printable import printable_name
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
+from ..widgets.common import Banner, IconLabel, button, card, fixed_width_wrapped, label, refresh_style, settings_column
 from ..widgets.drop_target import IMAGE_SUFFIXES, accept_without_moving, local_paths
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
@@ -187,15 +187,14 @@ class ConvertPanel(QWidget):
         zone = QFrame()
         zone.setObjectName("dropZone")
         self.drop_zone = zone
-        art = QLabel()
-        art.setPixmap(icon("drop").pixmap(QSize(56, 56)))
+        art = IconLabel("drop", 56)
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = label("Drop a picture or a folder to convert", "h1")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint = label("One picture shows before and after. A folder or a zip is converted whole into a folder you "
                      "choose, keeping every name.", "muted", wrap=True)
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint.setFixedWidth(460)  # a fixed width lets the wrapped text take the height it needs
+        fixed_width_wrapped(hint, 460)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(button("Open picture…", "images", on_click=self.choose_picture))

@@ -27,7 +27,7 @@ from ...core.data.sources import SourceFile, SourceReader, list_sources
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import button, label, refresh_style, settings_column
+from ..widgets.common import IconLabel, button, label, refresh_style, settings_column
 from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import page_frame, side_by_side
@@ -110,8 +110,7 @@ class DropZone(QFrame):
     def __init__(self, page: "DatasetPage"):
         super().__init__()
         self.setObjectName("dropZone")
-        art = QLabel()
-        art.setPixmap(icon("drop").pixmap(QSize(56, 56)))
+        art = IconLabel("drop", 56)
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = label("Drop your pictures here", "h1")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -224,8 +223,7 @@ class DatasetPage(QWidget):
         self.thumb_size.valueChanged.connect(lambda side: self.grid.set_picture_side(side))
         top = QHBoxLayout()
         top.addWidget(self.grid_title, 1)
-        small = QLabel()
-        small.setPixmap(icon("grid").pixmap(QSize(14, 14)))
+        small = IconLabel("grid", 14)
         top.addWidget(small)
         top.addWidget(self.thumb_size)
         self.grid = PictureGrid(picture_side=96)
@@ -282,8 +280,7 @@ class DatasetPage(QWidget):
         for view in (self.preview_original, self.preview_prepared):
             view.setMinimumSize(110, 110)
             view.setMaximumHeight(170)
-        arrow = QLabel()
-        arrow.setPixmap(icon("chevron-right").pixmap(QSize(18, 18)))
+        arrow = IconLabel("chevron-right", 18)
         previews.addWidget(self.preview_original, 1)
         previews.addWidget(arrow)
         previews.addWidget(self.preview_prepared, 1)

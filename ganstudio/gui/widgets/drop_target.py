@@ -9,7 +9,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ..resources import icon
-from .common import label, refresh_style
+from .common import IconLabel, label, refresh_style
 
 # What the pages offer to open as pictures; PIL reads each of these.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
@@ -59,8 +59,7 @@ class DropTarget(QFrame):
         super().__init__(parent)
         self.setObjectName("dropZone")
         self.setAcceptDrops(True)
-        art = QLabel()
-        art.setPixmap(icon(icon_name).pixmap(QSize(28, 28)))
+        art = IconLabel(icon_name, 28)
         art.setFixedSize(32, 32)
         self.title = label(title, "h2")
         self.hint = label(hint, "muted", wrap=True)
