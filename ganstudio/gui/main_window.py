@@ -25,7 +25,7 @@ from .pages.train_page import TrainPage
 from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
-from .widgets.drop_target import accept_without_moving, local_paths
+from .widgets.drop_target import DropHighlight, accept_without_moving, local_paths
 from .widgets.metrics_plot import MetricsPlot
 from .workspace import Workspace, is_image_to_image_run
 
@@ -47,6 +47,7 @@ SHORTCUTS = (
 
 
 CLOSING_WORDS = "Stopping… saving"
+DROP_WORDS = "Drop to open: pictures, a folder or a zip on the Dataset page, a run folder on Runs"
 
 
 class MainWindow(QMainWindow):
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         row.addWidget(self.sidebar)
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        self.drop_highlight = DropHighlight(self.stack, DROP_WORDS)
         self.status_text = QLabel("Ready.")
         self.statusBar().addWidget(self.status_text, 1)
         self.status_right = QLabel("")
@@ -336,6 +338,7 @@ class MainWindow(QMainWindow):
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if local_paths(event.mimeData()) and accept_without_moving(event):
             self.dataset_page.set_dragging(True)
+            self.drop_highlight.set_shown(True)
         else:
             event.ignore()
 
@@ -347,9 +350,11 @@ class MainWindow(QMainWindow):
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.dataset_page.set_dragging(False)
+        self.drop_highlight.set_shown(False)
 
     def dropEvent(self, event: QDropEvent) -> None:
         self.dataset_page.set_dragging(False)
+        self.drop_highlight.set_shown(False)
         paths = local_paths(event.mimeData())
         if not paths or not accept_without_moving(event):
             event.ignore()

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
+                               QProgressBar, QPushButton, QRadioButton, QSlider,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from ...core.config import FITS, SIZES, DataConfig
@@ -25,7 +25,6 @@ from ...core.data.decode import decode_square, open_image, parse_colour, to_rgb
 from ...core.data.scan import DatasetReport, ScanCancelled
 from ...core.data.sources import SourceFile, SourceReader, list_sources
 from ..images import qimage_from_rgb
-from ..resources import icon
 from ..tasks import Task, TaskCancelled
 from ..widgets.common import IconLabel, button, label, refresh_style, settings_column
 from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop

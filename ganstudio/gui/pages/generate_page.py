@@ -39,6 +39,24 @@ EXPORT_FOLDER_KEYS = {"pictures": "exports/pictures_folder", "grid": "exports/gr
                       "animation": "exports/animation_folder"}
 
 
+# A grid's file name lists at most this many seeds that are not consecutive; all are in its metadata.
+NAMED_SEEDS = 3
+
+
+def seeds_in_name(seeds: list[int]) -> str:
+    """The seeds of a grid as its file name says them: 'seeds5-28' only for a run of consecutive seeds.
+
+    '_seeds315328-2227964' read as a range for three seeds chosen from anywhere; those are listed instead.
+    """
+    if len(seeds) == 1:
+        return f"seed{seeds[0]}"
+    if all(later == earlier + 1 for earlier, later in zip(seeds, seeds[1:])):
+        return f"seeds{seeds[0]}-{seeds[-1]}"
+    named = "_".join(map(str, seeds[:NAMED_SEEDS]))
+    more = len(seeds) - NAMED_SEEDS
+    return f"seeds{named}" + (f"_and_{more}_more" if more > 0 else "")
+
+
 @dataclass
 class Batch:
     """Pictures made by one request: their seeds, in order."""
@@ -119,7 +137,6 @@ class GeneratePage(QWidget):
         self.grid.doubleClicked.connect(lambda index: self.enlarge(index.row()))
         self.grid.setToolTip("Double-click to enlarge; S stars the selected pictures")
         self.grid.selectionModel().selectionChanged.connect(lambda *args: self._update_actions())
-        self.empty_note = label("", "muted")
         pictures = QWidget()
         pictures_layout = QVBoxLayout(pictures)
         pictures_layout.setContentsMargins(6, 6, 6, 6)
@@ -232,6 +249,20 @@ class GeneratePage(QWidget):
         self.export_gif_button.setEnabled(self.animation is not None)
         self.export_mp4_button.setEnabled(self.animation is not None and self.ffmpeg is not None)
         self.use_selected_button.setEnabled(loaded and len(self.grid.selected_rows()) == 2)
+        self.grid.set_placeholder(self._empty_words())
+
+    def _empty_words(self) -> str:
+        """What the empty gallery says to do next."""
+        if self.generator is None:
+            if self.run_choice.currentData() is None:
+                return "No pictures yet: train a run on the Train page first, then make its pictures here."
+            return "Loading the model…"
+        if self.batch is None:
+            return ("Press Generate (Ctrl+G) to make pictures from the seeds on the left, or Surprise me for "
+                    "random ones.")
+        if self.only_starred.isChecked():
+            return "No starred pictures yet: select some and press Star (S), or show them all again."
+        return ""
 
     # -- runs --------------------------------------------------------------------------------------
 
@@ -271,6 +302,7 @@ class GeneratePage(QWidget):
         self.run_choice.blockSignals(False)
         if not folders:
             self.checkpoint_choice.clear()
+            self._update_actions()
             return
         if self.run_choice.currentData() != self._chosen_run:
             self._run_chosen()
@@ -525,7 +557,7 @@ class GeneratePage(QWidget):
         seeds = [self.batch.seeds[row] for row in rows]
         pixels = self.batch.pixels[rows]
         metadata = {**self.generator.metadata(), "seeds": ",".join(map(str, seeds))}
-        name = f"grid_{self.generator.run_name}_step{self.generator.step}_seeds{seeds[0]}-{seeds[-1]}.png"
+        name = f"grid_{self.generator.run_name}_step{self.generator.step}_{seeds_in_name(seeds)}.png"
         if not self._may_replace([folder / name]):
             return
 

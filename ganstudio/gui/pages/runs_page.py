@@ -27,6 +27,10 @@ from ..widgets.metrics_plot import MetricsPlot
 from ..widgets.page_frame import page_frame, side_by_side
 from ..workspace import Workspace, is_image_to_image_model, model_label
 
+NO_RUN_CHOSEN_WORDS = ("Choose a run in the list to see its losses and samples, to continue its training or to make "
+                       "pictures with it.")
+NO_RUNS_WORDS = ("A run chosen in the list shows here: its settings, losses and sample grids, with buttons to "
+                 "continue its training or to make pictures with it.")
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
 
@@ -129,6 +133,9 @@ class RunsPage(QWidget):
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setAlternatingRowColors(True)
+        # A run's name starts with its date and ends with its model and size: both halves matter, so a long
+        # one loses its middle, and the whole name is in the tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         columns = self.table.header()
         columns.setStretchLastSection(False)
         columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -142,7 +149,7 @@ class RunsPage(QWidget):
         column = QVBoxLayout(detail)
         column.setContentsMargins(14, 12, 14, 12)
         self.detail_title = label("Choose a run", "h2")
-        self.detail_text = label("", "muted", wrap=True)
+        self.detail_text = label(NO_RUN_CHOSEN_WORDS, "muted", wrap=True)
         self.detail_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         actions = QHBoxLayout()
         self.continue_button = button("Continue training", "play", primary=True, on_click=self.continue_training,
@@ -223,12 +230,16 @@ class RunsPage(QWidget):
                                     f"{row.last_step:,}" if row.last_step is not None else "—",
                                     describe_age(row.modified)])
             item.setData(0, Qt.ItemDataRole.UserRole, row.path)
-            item.setToolTip(0, row.path)
+            item.setToolTip(0, f"{row.name}\n{row.path}")
             self.table.addTopLevelItem(item)
             if current and Path(row.path).as_posix() == Path(current).as_posix():
                 chosen = item
         self.table.blockSignals(False)
         self.empty.setVisible(not rows)
+        if not rows:
+            self.details = None
+            self.detail_title.setText("Choose a run")
+            self.detail_text.setText(NO_RUNS_WORDS)
         if chosen is None and self.table.topLevelItemCount():
             chosen = self.table.topLevelItem(0)  # the most recent run, rather than an empty page
         if chosen is not None:
