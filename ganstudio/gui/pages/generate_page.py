@@ -22,6 +22,7 @@ from ...core.animation import (DEFAULT_FPS, DEFAULT_FRAMES_EACH_WAY, find_ffmpeg
 from ...core.export import write_pngs
 from ...core.fileio import atomic_write_text
 from ...core.runs import RunFolder, list_runs
+from ...core.sinks import epochs_done
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import button, label, settings_column
