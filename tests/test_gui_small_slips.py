@@ -26,7 +26,7 @@ def test_empty_pages_say_what_to_do(qtbot, make_window):
     assert window.generate_page.grid.placeholder.startswith("No pictures yet: train a run on the Train page")
     window.show_page("runs")
     # The list is read on a worker; once it is known to be empty, the details say what a chosen run shows.
-    qtbot.waitUntil(lambda: window.runs_page.detail_text.text() == NO_RUNS_WORDS, timeout=10_000)
+    qtbot.waitUntil(lambda: window.runs_page.detail_text.text() == NO_RUNS_WORDS, timeout=60_000)
     assert window.runs_page.empty.isVisible()
     assert NO_RUN_CHOSEN_WORDS.startswith("Choose a run in the list")
 
@@ -83,3 +83,23 @@ def test_dragging_files_over_the_window_lights_it_up_until_they_leave(qtbot, mak
     assert converter.drop_highlight.isVisible(), "over a converted picture, the frame says a drop converts another"
     QApplication.sendEvent(converter, QDragLeaveEvent())
     assert not converter.drop_highlight.isVisible()
+
+
+def test_the_torch_build_is_said_in_words():
+    from ganstudio.gui.probe import torch_build_words
+    assert torch_build_words("2.14.1+cpu", None, None, False, False) == "torch 2.14.1, CPU only"
+    assert torch_build_words("2.14.1+cu130", "13.0", None, False, True) == "torch 2.14.1, CUDA 13.0"
+    assert torch_build_words("2.14.1+cu130", "13.0", None, False, False) == \
+        "torch 2.14.1, CUDA 13.0 (no NVIDIA GPU found)"
+    assert torch_build_words("2.14.1", None, None, True, False) == "torch 2.14.1, Apple Metal"
+    assert torch_build_words("2.14.1+rocm6.4", None, "6.4", False, True) == "torch 2.14.1, ROCm 6.4"
+
+
+def test_the_window_says_which_torch_build_it_trains_with(qtbot, make_window):
+    import torch
+    window = make_window(dataset=None)
+    qtbot.waitUntil(lambda: window.train_page.machine is not None, timeout=60_000)
+    words = window.train_page.machine.torch_build
+    assert words.startswith(f"torch {torch.__version__.split('+')[0]}, ")
+    assert ("CUDA" in words) == bool(torch.version.cuda)
+    assert window.torch_label.text() == words and window.torch_label.isVisible()

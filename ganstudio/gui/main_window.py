@@ -117,6 +117,12 @@ class MainWindow(QMainWindow):
         self.status_right = QLabel("")
         self.status_right.setProperty("role", "muted")
         self.statusBar().addPermanentWidget(self.status_right)
+        self.torch_build = ""
+        self.torch_label = QLabel("")
+        self.torch_label.setProperty("role", "muted")
+        self.torch_label.setToolTip("The PyTorch build GAN Studio trains with. A CPU-only machine needs no CUDA "
+                                    "build: the README says how to install the much smaller CPU build.")
+        self.statusBar().addPermanentWidget(self.torch_label)
 
     def add_page(self, page: QWidget) -> None:
         """Add a page to the sidebar: it needs `key`, `title` and `icon_name` attributes."""
@@ -213,6 +219,7 @@ class MainWindow(QMainWindow):
         workspace.run_opened.connect(self._show_run)
         workspace.generate_requested.connect(self._generate_from)
         workspace.resume_requested.connect(self._continue_run)
+        workspace.torch_build_known.connect(self._torch_build_known)
         session = workspace.session
         session.state_changed.connect(self._session_state)
         session.steps_progressed.connect(self._steps)
@@ -231,6 +238,10 @@ class MainWindow(QMainWindow):
         self.status_text.setText(text)
         if timeout_ms:
             self.statusBar().clearMessage()
+
+    def _torch_build_known(self, words: str) -> None:
+        self.torch_build = words
+        self.torch_label.setText(words)
 
     def _session_state(self, state: str) -> None:
         busy = state != "idle"
@@ -331,7 +342,8 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}",
                           f"<b>{APP_NAME} {__version__}</b><p>Train generative adversarial networks on your own "
                           f"pictures, on your own computer, and watch them learn.</p>"
-                          f"<p>Runs are kept in {data_dir() / 'runs'}.</p>")
+                          f"<p>Runs are kept in {data_dir() / 'runs'}.</p>"
+                          f"<p>Training with {self.torch_build or 'torch (still being looked up)'}.</p>")
 
     # -- drops -------------------------------------------------------------------------------------
 

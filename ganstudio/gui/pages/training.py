@@ -130,6 +130,7 @@ class TrainingPage(QWidget):
     def _machine_probed(self, machine: MachineInfo) -> None:
         """List the models and the devices the start-up probe found."""
         self.machine = machine
+        self.workspace.torch_build_known.emit(machine.torch_build)
         if not self.models.listed:
             self.models.list_models(machine.models)
         devices = [("auto", f"Automatic — {machine.best_device.label}")]
