@@ -80,6 +80,8 @@ class SeriesBuffer:
         self._window = 1
         self.turns = 0
         self._last_direction = 0.0  # the sign of the last change that was not zero
+        # The lowest and highest value there, kept as points come so a redraw need not scan a million.
+        self.low, self.high = math.inf, -math.inf
 
     def _reserve(self, needed: int) -> None:
         capacity = len(self.x)
@@ -110,7 +112,12 @@ class SeriesBuffer:
         self.running_sum[start + 1:end + 1] = self.running_sum[start] + np.cumsum(np.where(there, ys, 0.0))
         self.running_count[start + 1:end + 1] = self.running_count[start] + np.cumsum(there)
         self._count_turns(self.y[max(0, start - 1):end])
+        self._widen(ys[there])
         self.count = end
+
+    def _widen(self, values: np.ndarray) -> None:
+        if len(values):
+            self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
 
     @property
     def present(self) -> int:
@@ -138,11 +145,15 @@ class SeriesBuffer:
         self._smoothed_count = min(self._smoothed_count, keep)
         self.turns, self._last_direction = 0, 0.0
         self._count_turns(self.y[:keep])
+        self.low, self.high = math.inf, -math.inf
+        kept = self.y[:keep]
+        self._widen(kept[np.isfinite(kept)])
 
     def clear(self) -> None:
         self.count = 0
         self._smoothed_count = 0
         self.turns, self._last_direction = 0, 0.0
+        self.low, self.high = math.inf, -math.inf
 
     def raw(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x[:self.count], self.y[:self.count]
@@ -483,21 +494,20 @@ class MetricsPlot(QWidget):
         One step is drawn on the axis from 0 to it; a flat series on half its value either side. A range set
         here goes back to automatic once the data spans one.
         """
-        xs = [buffer.raw()[0] for buffer in panel.buffers.values() if buffer.count]
-        ys = [buffer.raw()[1] for buffer in panel.buffers.values() if buffer.present]
+        # Steps only grow, so a series' first and last x are its extent.
+        xs = [(buffer.x[0], buffer.x[buffer.count - 1]) for buffer in panel.buffers.values() if buffer.count]
+        ys = [(buffer.low, buffer.high) for buffer in panel.buffers.values() if buffer.present]
         if not xs or not ys:
             return
         view = panel.plot.getViewBox()
-        all_x = np.concatenate(xs)
-        low_x, high_x = float(all_x.min()), float(all_x.max())
+        low_x, high_x = float(min(low for low, _ in xs)), float(max(high for _, high in xs))
         if high_x == low_x:
             view.setXRange(min(0.0, low_x), max(high_x, 1.0), padding=0.05)
             panel.pinned_x = True
         elif panel.pinned_x:
             view.enableAutoRange(axis=pg.ViewBox.XAxis)
             panel.pinned_x = False
-        all_y = np.concatenate(ys)
-        low_y, high_y = float(np.nanmin(all_y)), float(np.nanmax(all_y))
+        low_y, high_y = min(low for low, _ in ys), max(high for _, high in ys)
         if high_y == low_y:
             half = abs(low_y) * FLAT_RANGE_SHARE or 1.0
             view.setYRange(low_y - half, low_y + half, padding=0)
