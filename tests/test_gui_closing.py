@@ -13,7 +13,7 @@ import pytest
 
 from conftest import tiny_config
 from ganstudio.core.runs import RunFolder
-from ganstudio.gui.main_window import CLOSING_WORDS
+from ganstudio.gui.main_window import STOPPING_WORDS
 from gui_helpers import FakeEngine
 
 TESTS = Path(__file__).resolve().parent
@@ -26,10 +26,10 @@ def test_closing_while_training_says_it_is_saving_until_it_has(qtbot, make_windo
     with qtbot.waitSignal(session.steps_progressed, timeout=10_000):
         assert session.start(tiny_config(tiny_dataset, tmp_path / "run", steps=50), owner="train")
     assert not window.close(), "the window stays while the checkpoint is written"
-    assert window.isVisible() and window.windowTitle() == CLOSING_WORDS
-    assert page.progress_text.text().startswith(CLOSING_WORDS)
-    assert window.status_text.text().startswith(CLOSING_WORDS)
-    assert window.training_badge.text() == f"● {CLOSING_WORDS}"
+    assert window.isVisible() and window.windowTitle() == STOPPING_WORDS
+    assert page.progress_text.text().startswith(STOPPING_WORDS)
+    assert window.status_text.text().startswith(STOPPING_WORDS)
+    assert window.training_badge.text() == f"● {STOPPING_WORDS}"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=10_000)
     assert RunFolder(tmp_path / "run").checkpoints(), "it closed once the checkpoint was there"
 

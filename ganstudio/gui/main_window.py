@@ -46,7 +46,7 @@ SHORTCUTS = (
 )
 
 
-CLOSING_WORDS = "Stopping… saving"
+STOPPING_WORDS = "Stopping… saving"
 DROP_WORDS = "Drop to open: pictures, a folder or a zip on the Dataset page, a run folder on Runs"
 
 
@@ -247,7 +247,7 @@ class MainWindow(QMainWindow):
         busy = state != "idle"
         self.dataset_page.set_locked(busy, "The dataset is locked while it trains." if busy else "")
         self.runs_page._enable_actions(self.runs_page.details is not None)
-        words = {"preparing": "Preparing…", "training": "Training", "paused": "Paused", "stopping": CLOSING_WORDS}
+        words = {"preparing": "Preparing…", "training": "Training", "paused": "Paused", "stopping": STOPPING_WORDS}
         self.training_badge.setText(f"● {words[state]}" if busy else "")
         if not busy:
             self.status_right.setText("")
@@ -449,10 +449,10 @@ class MainWindow(QMainWindow):
                 page.stop()
                 # The window stays until the checkpoint is written, saying so: one that vanished at once
                 # while the process saved for 20 s more read as a crash, or as a run lost.
-                self.setWindowTitle(CLOSING_WORDS)
-                page.progress_text.setText(f"{CLOSING_WORDS} a checkpoint, then GAN Studio closes.")
-                self._say(f"{CLOSING_WORDS} a checkpoint, then GAN Studio closes.", 0)
-                self.training_badge.setText(f"● {CLOSING_WORDS}")
+                self.setWindowTitle(STOPPING_WORDS)
+                page.progress_text.setText(f"{STOPPING_WORDS} a checkpoint, then GAN Studio closes.")
+                self._say(f"{STOPPING_WORDS} a checkpoint, then GAN Studio closes.", 0)
+                self.training_badge.setText(f"● {STOPPING_WORDS}")
                 self.centralWidget().setEnabled(False)
                 self.menuBar().setEnabled(False)
             event.ignore()
