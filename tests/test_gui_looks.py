@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QApplication, QLabel, QRadioButton
+from PySide6.QtWidgets import QApplication, QCheckBox, QLabel, QRadioButton
 
 from ganstudio.gui import theme
 from ganstudio.gui.widgets.common import IconLabel
@@ -74,3 +74,23 @@ def test_the_convert_hint_gets_the_height_of_its_lines(qtbot, make_window):
     qtbot.waitUntil(hint.isVisible, timeout=10_000)
     assert hint.height() >= hint.heightForWidth(hint.width()) > hint.fontMetrics().height(), \
         "both lines are shown whole"
+
+
+@pytest.mark.parametrize("look", ["light", "dark"])
+def test_check_boxes_stand_out_and_show_their_tick(qtbot, looks, look):
+    theme.apply(QApplication.instance(), look)
+    boxes = {}
+    for checked in (False, True):
+        box = QCheckBox("Only starred")
+        box.setChecked(checked)
+        qtbot.addWidget(box)
+        box.show()
+        boxes[checked] = box
+    qtbot.waitUntil(lambda: all(box.isVisible() for box in boxes.values()))
+    background = theme.current().window
+    for checked, box in boxes.items():
+        indicator = rgb_pixels(box)[:, :18]
+        assert distance(indicator, background).max() > 70, f"the box stands out in {look} (checked: {checked})"
+    ticked = rgb_pixels(boxes[True])[:, :18]
+    assert distance(ticked, theme.current().accent).min() < 40 and distance(ticked, "#ffffff").min() < 60, \
+        "a checked box is filled with the accent and carries a white tick"
