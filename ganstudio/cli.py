@@ -435,12 +435,13 @@ def _command_check(args: argparse.Namespace) -> int:
 
 def _command_generate(args: argparse.Namespace) -> int:
     from .core.generate import check_seeds, load_generator, write_seed_images
+    from .core.sinks import epochs_done
     check_seeds(args.seed, args.count, args.grid)
     generator = load_generator(args.run, args.checkpoint, args.device)
     seeds = list(range(args.seed, args.seed + args.count))
     written = write_seed_images(generator, seeds, args.out, grid=args.grid, overwrite=args.overwrite)
     print(f"Wrote {len(written):,} files to {Path(args.out).expanduser().resolve()} "
-          f"(run {generator.run_name}, epoch {generator.epoch}, step {generator.step:,}).")
+          f"(run {generator.run_name}, {epochs_done(generator.epoch)}, step {generator.step:,}).")
     return 0
 
 

@@ -69,7 +69,7 @@ class RunOptions:
     """Where the run lives and how often it writes samples and checkpoints."""
 
     dir: str = ""  # empty: a named folder under the user data folder
-    sample_every_epochs: int = 0  # 0: about every 2,000 images, at least once an epoch
+    sample_every_epochs: int = 0  # 0: none by epoch; grids come on their schedule in time (training/samples.py)
     checkpoint_every_minutes: float = 10.0
     keep_checkpoints: int = 3
     log_every_steps: int = 10

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -44,8 +43,6 @@ DEFAULT_IMAGES = 300_000
 # ...and the demo trains this long on a CPU: enough for clear shapes, short enough to watch.
 DEMO_CPU_MINUTES = 4.0
 DEMO_GPU_EPOCHS = 40
-# Between sample grids at least this many images pass, so tiny datasets do not write one per second.
-SAMPLE_IMAGES = 2_000
 
 
 @dataclass(frozen=True)
@@ -220,7 +217,7 @@ class _Trainer:
         self.jsonl = JsonlSink(self.folder.metrics_path)
         self.emit = TeeSink(self.jsonl, self.user_sink)
         self.checkpointer = Checkpointer(self.folder, config.run.keep_checkpoints, self.resume_from)
-        self.samples = SampleWriter(self.folder, config.model.name)
+        self.samples = SampleWriter(self.folder, config.model.name, config.run.sample_every_epochs)
 
         seed_everything(config.train.seed)
         self.device = device
@@ -245,12 +242,18 @@ class _Trainer:
         return state
 
     def _add_hooks(self, state: RunState) -> Hooks:
-        """The periodic work of every run: a sample grid every few epochs, a checkpoint every few minutes, and
-        each metric on its own schedule."""
+        """The periodic work of every run: a sample grid within the first minute and then every minute (and
+        every few epochs if asked), a checkpoint every few minutes, and each metric on its own schedule."""
         run_options = self.config.run
         hooks = Hooks(state)
-        sample_every = run_options.sample_every_epochs or max(1, math.ceil(SAMPLE_IMAGES / max(1, self.dataset_size)))
-        hooks.add(Hook("samples", lambda: self.emit(self.samples.write(self.recipe, state)), every_epochs=sample_every))
+
+        def sample_when_due() -> None:
+            # The sample writer keeps its own schedule, in training time and by epoch: asked after every step.
+            event = self.samples.write_when_due(self.recipe, state, epoch_ended=state.position == 0)
+            if event is not None:
+                self.emit(event)
+
+        hooks.add(Hook("samples", sample_when_due, every_steps=1))
         hooks.add(Hook("checkpoint", lambda: self._checkpoint(state),
                        every_seconds=run_options.checkpoint_every_minutes * 60, at_epoch_end=True))
         for metric in self.metrics:

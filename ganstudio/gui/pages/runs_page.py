@@ -19,6 +19,7 @@ from ...core.config import RunConfig
 from ...core.errors import ConfigError
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder, SampleFile, list_runs
+from ...core.sinks import epochs_done
 from ..widgets.common import button, card, label
 from .training import tidy_target
 from ..widgets.gallery import SampleGallery
@@ -26,6 +27,10 @@ from ..widgets.metrics_plot import MetricsPlot
 from ..widgets.page_frame import page_frame, side_by_side
 from ..workspace import Workspace, is_image_to_image_model, model_label
 
+NO_RUN_CHOSEN_WORDS = ("Choose a run in the list to see its losses and samples, to continue its training or to make "
+                       "pictures with it.")
+NO_RUNS_WORDS = ("A run chosen in the list shows here: its settings, losses and sample grids, with buttons to "
+                 "continue its training or to make pictures with it.")
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
 
@@ -128,6 +133,9 @@ class RunsPage(QWidget):
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setAlternatingRowColors(True)
+        # A run's name starts with its date and ends with its model and size: both halves matter, so a long
+        # one loses its middle, and the whole name is in the tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         columns = self.table.header()
         columns.setStretchLastSection(False)
         columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -141,7 +149,7 @@ class RunsPage(QWidget):
         column = QVBoxLayout(detail)
         column.setContentsMargins(14, 12, 14, 12)
         self.detail_title = label("Choose a run", "h2")
-        self.detail_text = label("", "muted", wrap=True)
+        self.detail_text = label(NO_RUN_CHOSEN_WORDS, "muted", wrap=True)
         self.detail_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         actions = QHBoxLayout()
         self.continue_button = button("Continue training", "play", primary=True, on_click=self.continue_training,
@@ -207,7 +215,8 @@ class RunsPage(QWidget):
         self._listing += 1
         listing = self._listing
         self.workspace.io_tasks.submit(lambda task: gather_runs(extra), lambda rows: self._listed(rows, listing),
-                                       lambda message: self.banner.show_message(message, "error"), name="runs")
+                                       lambda message: self.banner.show_message(message, "error"), name="runs",
+                                       writes=False)
 
     def _listed(self, rows: list[RunRow], listing: int) -> None:
         if listing != self._listing:
@@ -221,12 +230,16 @@ class RunsPage(QWidget):
                                     f"{row.last_step:,}" if row.last_step is not None else "—",
                                     describe_age(row.modified)])
             item.setData(0, Qt.ItemDataRole.UserRole, row.path)
-            item.setToolTip(0, row.path)
+            item.setToolTip(0, f"{row.name}\n{row.path}")
             self.table.addTopLevelItem(item)
             if current and Path(row.path).as_posix() == Path(current).as_posix():
                 chosen = item
         self.table.blockSignals(False)
         self.empty.setVisible(not rows)
+        if not rows:
+            self.details = None
+            self.detail_title.setText("Choose a run")
+            self.detail_text.setText(NO_RUNS_WORDS)
         if chosen is None and self.table.topLevelItemCount():
             chosen = self.table.topLevelItem(0)  # the most recent run, rather than an empty page
         if chosen is not None:
@@ -271,7 +284,7 @@ class RunsPage(QWidget):
         self.detail_title.setText(item.text(0))
         self.detail_text.setText("Reading…")
         self.workspace.io_tasks.submit(lambda task: read_details(path), self._show_details, self._details_failed,
-                                       name="run-details")
+                                       name="run-details", writes=False)
 
     def _details_failed(self, message: str) -> None:
         self.detail_text.setText(message)
@@ -301,7 +314,7 @@ class RunsPage(QWidget):
         if details.last_checkpoint is not None:
             saved = details.last_checkpoint
             trained = f", {last.elapsed_seconds / 60:.1f} min of training" if last is not None else ""
-            lines.append(f"Saved at epoch {saved.epoch:,}, step {saved.step:,}{trained}")
+            lines.append(f"Saved at step {saved.step:,} ({epochs_done(saved.epoch)}){trained}")
         elif details.checkpoints == 0:
             lines.append("No checkpoint yet: nothing to continue or generate from.")
         if details.finished is not None:
