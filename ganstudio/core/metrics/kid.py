@@ -26,11 +26,12 @@ from .base import Metric
 
 FEATURE_NETWORK = "efficientnet-lite1"
 # Every picture is resized to this side before the features are taken, whatever the run's size, so scores
-# of runs at 32 px and at 512 px are comparable. Lite1 costs 23, 44 and 91 ms a picture on one CPU core
-# at 96, 128 and 160 px (2-core machine, shared, noisy); 128 keeps a CPU check near 15 s.
+# of runs at 32 px and at 512 px are comparable. On one CPU core Lite1 takes 1 : 1.9 : 3.9 as long a
+# picture at 96, 128 and 160 px (23, 44 and 91 ms on this shared 2-core machine); 128 keeps a check short
+# while a 64 px picture is only enlarged twice.
 FEATURE_SIDE = 128
-# On a CPU, 256 samples take about 11 s and 500 real pictures about 22 s (once a run); KID's standard
-# error at 256 samples is a few units x 10^-3, below the gap between a poor and a good model (tens).
+# A CPU check of 256 samples costs 4.2 CPU-seconds (one thread, DCGAN at 64 px: the samples, their
+# features and the 100 subsets); the first check of a run adds 500 real pictures, 11.1 CPU-seconds in all.
 CPU_SAMPLE_COUNT = 256
 CPU_REAL_COUNT = 500
 # A GPU takes a picture in well under a millisecond, so it affords the counts clean-fid uses for KID.
@@ -44,8 +45,11 @@ FEATURE_BATCH = 50
 FIRST_SAMPLE_SEED = 1_000_000_000
 REAL_SELECTION_SEED = 12
 SUBSET_SEED = 34
-# A check every 3 minutes of training: one 15 s check on one of 2 cores takes about 4% of a 2-core
-# CPU's time while it runs, for about 1/12 of the time; measured, steps slow by about 1% overall.
+# A check every 3 minutes of training time. Its 4.2 CPU-seconds are 1.2% of what a 2-core CPU does in
+# 3 minutes (2.3% of one core), and the training thread pays about one step for the snapshot (0.12 s,
+# DCGAN's batch-norm recalibration; the copy itself 3 ms) plus one checkpoint, so a CPU run slows by
+# about 2 to 3%. The slowdown itself cannot be timed here: on this shared machine step rates swing by
+# more than that from minute to minute.
 CHECK_SECONDS = 180.0
 SCALE = 1_000.0
 
