@@ -115,7 +115,8 @@ class _Trainer:
         if metric is None or not metric.ranks_checkpoints or self.checkpointer is None:
             return
         score_name = metric.value_names[0]
-        self.checkpointer.offer_best(measured.step, score_name, measured.values[score_name], metric.higher_is_better)
+        self.checkpointer.offer_best(measured.step, score_name, measured.values[score_name],
+                                     metric.higher_is_better)
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -209,13 +210,15 @@ class _Trainer:
                                   f"({first_line(exc)}), {cannot}.") from None
 
     def _build_metrics(self, recipe_cls, domain_pixels: list[np.ndarray]) -> list:
-        """The run's metrics; one that cannot work here (its weights are not installed) is a warning, not an error."""
+        """The run's metrics; one that cannot work here (its weights are not installed) is a warning, not an
+        error, and the run trains without it."""
         metrics = []
         for metric_cls in metrics_for(self.config.run.metrics, recipe_cls):
             try:
                 metrics.append(metric_cls(self.config, self.device, domain_pixels))
             except GanStudioError as exc:
-                self.emit(ev.Warning(message=f"{metric_cls.label or metric_cls.name} is not measured in this run: {exc}"))
+                name = metric_cls.label or metric_cls.name
+                self.emit(ev.Warning(message=f"{name} is not measured in this run: {exc}"))
         return metrics
 
     def _prepare(self) -> RunState:
@@ -279,7 +282,8 @@ class _Trainer:
         return hooks
 
     def _measure(self, metric, state: RunState) -> None:
-        """Take `metric` now; one that ranks checkpoints gets a checkpoint of this step first, to be kept if best."""
+        """Take `metric` now; one that ranks checkpoints gets a checkpoint of this step first, kept if it scores
+        best (unless a measurement is still running: then this turn is skipped, checkpoint and all)."""
         if metric.ranks_checkpoints and not self.measurements.busy and self.checkpointer.last_step != state.step:
             self._checkpoint(state)
         self.measurements.take(metric, self.recipe, state)
