@@ -103,6 +103,17 @@ class _Trainer:
     def _emit_from_any_thread(self, event: ev.Event) -> None:
         # Measurements finish on their own thread; self.emit is looked up then, as it changes once the folder exists.
         self.emit(event)
+        if isinstance(event, ev.MetricMeasured):
+            self._offer_best(event)
+
+    def _offer_best(self, measured: ev.MetricMeasured) -> None:
+        """Keep the measured step's checkpoint as the best when a checkpoint-ranking metric scored it best."""
+        metric = next((metric for metric in self.metrics if metric.name == measured.name), None)
+        if metric is None or not metric.ranks_checkpoints or self.checkpointer is None:
+            return
+        score_name = metric.value_names[0]
+        self.checkpointer.offer_best(measured.step, score_name, measured.values[score_name],
+                                     metric.higher_is_better)
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -195,6 +206,18 @@ class _Trainer:
             raise CheckpointError(f"{name} holds random number generator states that cannot be restored "
                                   f"({first_line(exc)}), {cannot}.") from None
 
+    def _build_metrics(self, recipe_cls, domain_pixels: list[np.ndarray]) -> list:
+        """The run's metrics; one that cannot work here (its weights are not installed) is a warning, not an
+        error, and the run trains without it."""
+        metrics = []
+        for metric_cls in metrics_for(self.config.run.metrics, recipe_cls):
+            try:
+                metrics.append(metric_cls(self.config, self.device, domain_pixels))
+            except GanStudioError as exc:
+                name = metric_cls.label or metric_cls.name
+                self.emit(ev.Warning(message=f"{name} is not measured in this run: {exc}"))
+        return metrics
+
     def _prepare(self) -> RunState:
         """Everything before the first step; the run state, restored when continuing."""
         config = self.config
@@ -227,8 +250,7 @@ class _Trainer:
                          flip=config.data.augment in ("flip", "diff+flip"), crop=config.data.size)
             for index, dataset in enumerate(loaded)]
         self.recipe.attach_data([dataset.pixels for dataset in loaded])
-        self.metrics = [metric(config, device, [dataset.pixels for dataset in loaded])
-                        for metric in metrics_for(config.run.metrics, recipe_cls)]
+        self.metrics = self._build_metrics(recipe_cls, [dataset.pixels for dataset in loaded])
         del loaded
         steps_per_epoch = max(batches.steps_per_epoch for batches in self.domain_batches)
         history = LossHistory(self.recipe.loss_names + self.recipe.stat_names)
@@ -257,10 +279,17 @@ class _Trainer:
         hooks.add(Hook("checkpoint", lambda: self._checkpoint(state),
                        every_seconds=run_options.checkpoint_every_minutes * 60, at_epoch_end=True))
         for metric in self.metrics:
-            measure = lambda metric=metric: self.measurements.take(metric, self.recipe, state)  # noqa: E731
+            measure = lambda metric=metric: self._measure(metric, state)  # noqa: E731
             hooks.add(Hook(f"metric {metric.name}", measure, every_seconds=metric.every_seconds,
                            every_epochs=metric.every_epochs))
         return hooks
+
+    def _measure(self, metric, state: RunState) -> None:
+        """Take `metric` now; one that ranks checkpoints gets a checkpoint of this step first, kept if it scores
+        best (unless a measurement is still running: then this turn is skipped, checkpoint and all)."""
+        if metric.ranks_checkpoints and not self.measurements.busy and self.checkpointer.last_step != state.step:
+            self._checkpoint(state)
+        self.measurements.take(metric, self.recipe, state)
 
     def _checkpoint(self, state: RunState) -> None:
         self.emit(self.checkpointer.save({
