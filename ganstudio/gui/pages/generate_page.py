@@ -139,11 +139,7 @@ class GeneratePage(QWidget):
         self.grid.doubleClicked.connect(lambda index: self.enlarge(index.row()))
         self.grid.setToolTip("Double-click to enlarge; S stars the selected pictures")
         self.grid.selectionModel().selectionChanged.connect(lambda *args: self._update_actions())
-<<<<<<< HEAD
         self.grid.selectionModel().currentChanged.connect(lambda *args: self._compare_with_training())
-        self.empty_note = label("", "muted")
-=======
->>>>>>> polish
         pictures = QWidget()
         pictures_layout = QVBoxLayout(pictures)
         pictures_layout.setContentsMargins(6, 6, 6, 6)
