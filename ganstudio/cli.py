@@ -201,7 +201,10 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
                        help="where to train (default: auto, the GPU if there is one)")
     train.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed (default: 0)")
-    train.add_argument("--run", metavar="DIR", help="run folder (default: a new folder under the user data folder)")
+    # --run-dir is the spelling torchrun lets through: its own parser takes --run as an abbreviation of --run-path.
+    train.add_argument("--run", "--run-dir", dest="run", metavar="DIR",
+                       help="run folder (default: a new folder under the user data folder); --run-dir is the same, "
+                            "and the one to use under torchrun")
     train.add_argument("--width", type=_positive_int, metavar="N",
                        help="base channel count of both networks (default: the model's own for the device)")
     train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
@@ -217,7 +220,9 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="continue a run exactly where it stopped",
                                  description="Continue a run from its latest checkpoint. Epochs and steps are "
                                              "totals; minutes are more minutes.")
-    resume.add_argument("run", metavar="RUN", help="the run folder")
+    resume.add_argument("run", metavar="RUN", nargs="?", help="the run folder")
+    resume.add_argument("--run-dir", "--run", dest="run_dir", metavar="DIR",
+                        help="the run folder, given as an option (the same as RUN; for torchrun command lines)")
     _add_target_options(resume, " in total")
     resume.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
 
@@ -267,7 +272,7 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                     "picture's name and size, saved as .png.")
     weights_source = translate.add_mutually_exclusive_group(required=True)
     weights_source.add_argument("--weights", metavar="FILE", help="a generator file (.pth or .safetensors)")
-    weights_source.add_argument("--run", metavar="RUN", help="an image-to-image run folder")
+    weights_source.add_argument("--run", "--run-dir", dest="run", metavar="RUN", help="an image-to-image run folder")
     translate.add_argument("--direction", choices=("AtoB", "BtoA"),
                            help="with --run: A to B (default) or B to A; a generator file converts one way only")
     translate.add_argument("--input", required=True, metavar="PATH", help="a picture, a folder or a zip")
@@ -589,11 +594,22 @@ def main(argv: list[str] | None = None) -> int:
         return _unexpected_error(error, argv)
 
 
+def _check_resume_folder(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """resume takes its folder as RUN or as --run-dir DIR: exactly one of them."""
+    if args.run and args.run_dir and Path(args.run).expanduser().resolve() != Path(args.run_dir).expanduser().resolve():
+        parser.error("give the run folder once: as RUN or as --run-dir, not both")
+    args.run = args.run or args.run_dir
+    if not args.run:
+        parser.error("give the run folder to continue: ganstudio resume RUN (or --run-dir RUN)")
+
+
 def _run_command(argv: list[str]) -> int:
     """Parse `argv` and run its command; errors the user can fix become their sentence here."""
     # Listing the models imports torch (seconds); only the train command needs them.
     parser = build_parser(with_models="train" in argv)
     args = parser.parse_args(argv)
+    if args.command == "resume":
+        _check_resume_folder(parser, args)
     if args.command == "train":
         _check_model_arguments(parser, args)
     if args.command is None:
