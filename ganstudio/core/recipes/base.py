@@ -3,11 +3,29 @@
 A model is one file: a Recipe subclass registered with @register("name"). Its class attributes
 declare its label, its kind, its own options, its data needs, what it reports and what its gallery
 shows; the CLI, the app, `generate` and `translate` are built from those declarations alone.
+
+Micro-batches and several processes, the one contract every recipe keeps in `train_step`:
+
+- `train_step` receives the step's whole batch (the same on every process under torchrun) and draws
+  its random numbers (latents, augmentation) for the whole batch, so every process's generators stay
+  in step and one checkpoint's RNG state serves them all.
+- It computes losses only on `self.parts(...)`: this process's share of the batch, cut into
+  `self.split.micro_batches` pieces, each with a weight (its share of this process's pictures; the
+  weights sum to 1). Each piece's loss is multiplied by its weight before `backward`, the gradients
+  accumulate, and each optimiser steps once. The values it returns are the weighted sums too.
+- `optimizers()` names every optimiser it steps. The engine averages their gradients across
+  processes just before each one steps (and the returned values after the step), so a recipe never
+  calls torch.distributed itself. With one process and one micro-batch, `parts` is the whole batch
+  with weight 1.0, and the step is what it always was.
+- An out-of-memory error part-way through a step is the engine's to handle: it puts the recipe's
+  state back (`state_dict` / `load_state_dict`), doubles `micro_batches` and runs the step again, so
+  a recipe needs no code of its own for it beyond keeping this contract.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -15,6 +33,26 @@ import torch
 from ..config import SIZES, RunConfig
 from ..registry import GENERATE, TRANSLATE
 from .options import Option, check_values
+
+
+@dataclass(frozen=True)
+class BatchSplit:
+    """How one step's batch is shared out: among `processes` (this one is `rank`), then into `micro_batches`."""
+
+    rank: int = 0
+    processes: int = 1
+    micro_batches: int = 1
+
+    def parts(self, *tensors: torch.Tensor) -> Iterator[tuple[float, tuple[torch.Tensor, ...]]]:
+        """(weight, pieces) for each micro-batch of this process's share of tensors cut along their first dimension."""
+        total = tensors[0].shape[0]
+        if total % self.processes:
+            raise ValueError(f"a batch of {total} cannot be shared equally among {self.processes} processes")
+        share = total // self.processes
+        start = self.rank * share
+        local = [tensor[start:start + share] for tensor in tensors]
+        for pieces in zip(*(torch.tensor_split(tensor, min(self.micro_batches, share)) for tensor in local)):
+            yield pieces[0].shape[0] / share, pieces
 
 
 class Recipe:
@@ -43,6 +81,7 @@ class Recipe:
     default_size: ClassVar[int] = 64
 
     def __init__(self, config: RunConfig, device: torch.device, precision: str):
+        self.split = BatchSplit()  # the engine sets it; see the module's note on micro-batches and processes
         self.config = config
         self.device = device
         self.precision = precision
@@ -82,6 +121,14 @@ class Recipe:
 
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         """One optimisation step; the detached losses then stats, as one 1-D tensor left on the device."""
+        raise NotImplementedError
+
+    def parts(self, *tensors: torch.Tensor) -> Iterator[tuple[float, tuple[torch.Tensor, ...]]]:
+        """This process's micro-batches of the step's whole-batch `tensors`, as (weight, pieces); see the module note."""
+        return self.split.parts(*tensors)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser `train_step` steps, by name; the engine synchronises their gradients across processes."""
         raise NotImplementedError
 
     def sample_grid(self) -> np.ndarray:

@@ -240,18 +240,49 @@ class CycleGANRecipe(TranslatingRecipe):
         for group in self.optimizer_d.param_groups:
             group["lr"] = self.base_lr_d * self.lr_factor
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generators": self.optimizer_g, "discriminators": self.optimizer_d}
+
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real_a, real_b = (batch.contiguous(memory_format=self.memory_format) for batch in batches)
-        count = real_a.shape[0]
+        parts = list(self.parts(real_a, real_b))  # one (weight, pieces) per micro-batch: see recipes/base.py
         discriminators = (self.discriminator_a, self.discriminator_b)
+        for network in discriminators:
+            network.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        self.optimizer_g.zero_grad(set_to_none=True)
+        fakes, g_values = [], 0.0
+        for weight, (part_a, part_b) in parts:
+            loss_g, losses, fake_a, fake_b = self._generator_losses(part_a, part_b)
+            self.scaler_g.scale(loss_g * weight).backward()
+            fakes.append((fake_a.detach(), fake_b.detach()))
+            g_values = g_values + weight * losses
+        self.scaler_g.step(self.optimizer_g)
+        self.scaler_g.update()
+        for network in discriminators:
+            network.requires_grad_(True)
+
+        self.optimizer_d.zero_grad(set_to_none=True)
+        d_values = 0.0
+        for (weight, (part_a, part_b)), (fake_a, fake_b) in zip(parts, fakes):
+            loss_d_a, loss_d_b = self._discriminator_losses(part_a, part_b, fake_a, fake_b)
+            self.scaler_d.scale((loss_d_a + loss_d_b) * weight).backward()
+            d_values = d_values + weight * torch.stack([loss_d_a.detach(), loss_d_b.detach()])
+        self.scaler_d.step(self.optimizer_d)
+        self.scaler_d.update()
+
+        loss_g_a, loss_cycle_a, loss_idt_a, loss_g_b, loss_cycle_b, loss_idt_b = g_values.unbind()
+        return torch.stack([d_values[0], loss_g_a, loss_cycle_a, loss_idt_a, d_values[1], loss_g_b, loss_cycle_b,
+                            loss_idt_b, loss_g_a.new_full((), self.base_lr_g * self.lr_factor)])  # a fill, not a copy
+
+    def _generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor):
+        """G's whole loss on one micro-batch, its six parts (detached), and the fakes the discriminators judge."""
+        count = real_a.shape[0]
         with autocast(self.device, self.precision):
             # G_A sees real A (to translate) and real B (identity) in one batch; instance norm keeps the
             # pictures independent, and one call of twice the batch is cheaper than two.
             fake_b, same_b = self.generator_a(torch.cat([real_a, real_b])).split(count)
             fake_a, same_a, rec_a = self.generator_b(torch.cat([real_b, real_a, fake_b])).split(count)
             rec_b = self.generator_a(fake_a)
-            for network in discriminators:
-                network.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
             loss_g_a = _least_squares(self.discriminator_a(fake_b), 1.0)
             loss_g_b = _least_squares(self.discriminator_b(fake_a), 1.0)
         loss_cycle_a = F.l1_loss(rec_a.float(), real_a) * CYCLE_WEIGHT
@@ -259,13 +290,13 @@ class CycleGANRecipe(TranslatingRecipe):
         loss_idt_a = F.l1_loss(same_b.float(), real_b) * CYCLE_WEIGHT * IDENTITY_WEIGHT
         loss_idt_b = F.l1_loss(same_a.float(), real_a) * CYCLE_WEIGHT * IDENTITY_WEIGHT
         loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b
-        self.optimizer_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
-        self.scaler_g.step(self.optimizer_g)
-        self.scaler_g.update()
-        for network in discriminators:
-            network.requires_grad_(True)
+        losses = torch.stack([loss_g_a, loss_cycle_a, loss_idt_a, loss_g_b, loss_cycle_b, loss_idt_b]).detach()
+        return loss_g, losses, fake_a, fake_b
 
+    def _discriminator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor,
+                              fake_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D_A's and D_B's losses on one micro-batch, judging pooled fakes against real pictures."""
+        count = real_a.shape[0]
         pooled_fake_b = self.pool_fake_b.query(fake_b)
         pooled_fake_a = self.pool_fake_a.query(fake_a)
         with autocast(self.device, self.precision):
@@ -273,14 +304,7 @@ class CycleGANRecipe(TranslatingRecipe):
             real_scores_b, fake_scores_b = self.discriminator_b(torch.cat([real_a, pooled_fake_a])).split(count)
         loss_d_a = 0.5 * (_least_squares(real_scores_a, 1.0) + _least_squares(fake_scores_a, 0.0))
         loss_d_b = 0.5 * (_least_squares(real_scores_b, 1.0) + _least_squares(fake_scores_b, 0.0))
-        self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(loss_d_a + loss_d_b).backward()
-        self.scaler_d.step(self.optimizer_d)
-        self.scaler_d.update()
-
-        return torch.stack([loss_d_a.detach(), loss_g_a.detach(), loss_cycle_a.detach(), loss_idt_a.detach(),
-                            loss_d_b.detach(), loss_g_b.detach(), loss_cycle_b.detach(), loss_idt_b.detach(),
-                            loss_g.detach().new_full((), self.base_lr_g * self.lr_factor)])  # a fill, not a copy
+        return loss_d_a, loss_d_b
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:

@@ -119,28 +119,40 @@ class DCGANRecipe(GeneratingRecipe):
     def networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.optimizer_g, "discriminator": self.optimizer_d}
+
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real = batches[0]
         batch_size = real.shape[0]
         latents = torch.randn(batch_size, self.latent_dim, device=self.device)
         augment = diff_augment if self.diff_augment else (lambda images: images)
+        parts = list(self.parts(real, latents))  # one (weight, pieces) per micro-batch: see recipes/base.py
 
-        with autocast(self.device, self.precision):
-            fake = self.generator(latents)
-            real_logits = self.discriminator(augment(real))
-            fake_logits = self.discriminator(augment(fake.detach()))
-            loss_real, loss_fake = discriminator_losses(self.loss_kind, real_logits, fake_logits)
         self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(loss_real + loss_fake).backward()
+        fakes, d_values, g_value = [], 0.0, 0.0
+        for weight, (real_part, latent_part) in parts:
+            with autocast(self.device, self.precision):
+                fake = self.generator(latent_part)
+                real_logits = self.discriminator(augment(real_part))
+                fake_logits = self.discriminator(augment(fake.detach()))
+                loss_real, loss_fake = discriminator_losses(self.loss_kind, real_logits, fake_logits)
+            self.scaler_d.scale((loss_real + loss_fake) * weight).backward()
+            fakes.append(fake)
+            d_values = d_values + weight * torch.stack([
+                loss_real.detach(), loss_fake.detach(),
+                discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits)])
         self.scaler_d.step(self.optimizer_d)
         self.scaler_d.update()
 
         # D's own weight gradients are not needed for G's step: skipping them saves a third of D's backward.
         self.discriminator.requires_grad_(False)
-        with autocast(self.device, self.precision):
-            loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake)))
         self.optimizer_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
+        for (weight, _), fake in zip(parts, fakes):
+            with autocast(self.device, self.precision):
+                loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake)))
+            self.scaler_g.scale(loss_g * weight).backward()
+            g_value = g_value + weight * loss_g.detach()
         self.scaler_g.step(self.optimizer_g)
         self.scaler_g.update()
         self.discriminator.requires_grad_(True)
@@ -148,9 +160,7 @@ class DCGANRecipe(GeneratingRecipe):
         if self.average is not None:
             self.average.update(self.generator, images_seen + batch_size, batch_size)
         self._updates += 1
-        return torch.stack([loss_real.detach(), loss_fake.detach(), loss_g.detach(),
-                            discriminator_score(self.loss_kind, real_logits),
-                            discriminator_score(self.loss_kind, fake_logits)])
+        return torch.stack([d_values[0], d_values[1], g_value, d_values[2], d_values[3]])
 
     def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
         return latents_for_seeds(seeds, self.latent_dim)
