@@ -298,19 +298,22 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
     export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
-    bench = commands.add_parser("bench", help="measure training speed against a plain PyTorch loop",
-                                description="Time our DCGAN training against a textbook PyTorch loop of the same "
-                                            "architecture and batch, on this machine.")
-    bench.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256), help="image size (default: 64)")
-    bench.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="batch size (default: 64)")
-    bench.add_argument("--width", type=_positive_int, default=64, metavar="N", help="base channel count (default: 64)")
-    bench.add_argument("--steps", type=_positive_int, default=10, metavar="N", help="timed steps per repeat (default: 10)")
-    bench.add_argument("--repeats", type=_positive_int, default=5, metavar="N", help="repeats; the median is reported")
+    bench = commands.add_parser(
+        "bench", help="measure every model's speed against the same work done the textbook way",
+        description="Time each model's declared cases (training, generation, conversion at 256 and 1024 px, peak "
+                    "memory on CUDA) beside the same work done the textbook way in plain PyTorch, on this machine.")
+    bench.add_argument("--models", nargs="+", metavar="NAME", help="only these models (default: every one)")
+    bench.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
+                       help="timed repeats of each side; the median is reported (default: 3)")
+    bench.add_argument("--seconds", type=_positive_float, default=2.0, metavar="S",
+                       help="least seconds a repeat lasts (default: 2)")
+    bench.add_argument("--tiny", action="store_true",
+                       help="every case shrunk to 32 px and tiny widths: checks each path in seconds, measures nothing")
     bench.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
     bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                       help="our loop's precision (default: auto, as training uses; the textbook loop is always fp32)")
+                       help="our side's precision (default: auto, as training uses; the textbook side is always fp32)")
     bench.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="CPU threads for both loops (default: torch's own choice); 1 steadies figures on a busy machine")
+                       help="CPU threads for both sides (default: torch's own choice); 1 steadies figures on a busy machine")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -432,12 +435,18 @@ def _command_animate(args: argparse.Namespace) -> int:
 
 def _command_bench(args: argparse.Namespace) -> int:
     from .core.bench import format_results, run_bench
+    from .core.errors import ConfigError
+    from .core.registry import recipes
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    results = run_bench(size=args.size, batch_size=args.batch_size, width=args.width, steps=args.steps,
-                        repeats=args.repeats, device=args.device, precision=args.precision,
-                        progress=None if args.json else print)
+    known = [recipe.name for recipe in recipes() if recipe.bench_cases]
+    unknown = [name for name in args.models or [] if name not in known]
+    if unknown:
+        raise ConfigError(f"No benchmark for {', '.join(unknown)}; the models with one are {', '.join(known)}.")
+    results = run_bench(models=args.models, repeats=args.repeats, seconds=args.seconds, device=args.device,
+                        precision=args.precision, tiny=args.tiny,
+                        progress=None if args.json else (lambda text: print(text, file=sys.stderr, flush=True)))
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     return 0
 

@@ -25,7 +25,7 @@ Micro-batches and several processes, the one contract every recipe keeps in `tra
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar, Iterator
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -55,6 +55,25 @@ class BatchSplit:
             yield pieces[0].shape[0] / share, pieces
 
 
+@dataclass(frozen=True)
+class BenchCase:
+    """One configuration `ganstudio bench` times for a model: a size, a batch, its own options (a preset), widths.
+
+    `width` 0 leaves the widths to the model's own choice for the device; a case that should match a
+    published reference (the DCGAN paper's 64) says so.
+    """
+
+    size: int
+    batch_size: int
+    options: tuple[tuple[str, Any], ...] = ()
+    width: int = 0
+
+    @property
+    def label(self) -> str:
+        named = ", ".join(str(value) for _, value in self.options)
+        return f"{self.size} px{', ' + named if named else ''}, batch {self.batch_size}"
+
+
 class Recipe:
     """A model and the way it trains.
 
@@ -79,6 +98,8 @@ class Recipe:
     demo_sets: ClassVar[tuple[str, ...]] = ("shapes",)
     sizes: ClassVar[tuple[int, ...]] = SIZES
     default_size: ClassVar[int] = 64
+    # What `ganstudio bench` times for this model; a model with none is not benchmarked.
+    bench_cases: ClassVar[tuple[BenchCase, ...]] = ()
 
     def __init__(self, config: RunConfig, device: torch.device, precision: str):
         self.split = BatchSplit()  # the engine sets it; see the module's note on micro-batches and processes
@@ -108,6 +129,13 @@ class Recipe:
     def load_size(cls, config: RunConfig) -> int:
         """The size pictures are decoded at: the training size, or larger when the recipe trains on random crops."""
         return config.data.size
+
+    @classmethod
+    def textbook_step(cls, config: RunConfig, device: torch.device) -> Callable[[list[torch.Tensor]], None] | None:
+        """For `ganstudio bench`: one training step written the textbook way in plain PyTorch (float32, a host sync
+        per step), taking each domain's batch as a standard DataLoader gives it, on the CPU. None: the bench uses
+        this recipe itself in float32, fed by a DataLoader and read back every step."""
+        return None
 
     # -- training ----------------------------------------------------------------------------------
 

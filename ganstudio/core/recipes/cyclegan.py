@@ -20,7 +20,7 @@ from ..imaging import make_grid, to_uint8_images
 from ..models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
 from ..precision import autocast, make_scaler
 from ..registry import register
-from .base import TranslatingRecipe
+from .base import BenchCase, TranslatingRecipe
 from .options import Choice, Option
 
 CYCLE_WEIGHT = 10.0  # lambda_A and lambda_B of the reference
@@ -163,6 +163,9 @@ class CycleGANRecipe(TranslatingRecipe):
     domains = ("A", "B")
     demo_sets = ("day", "night")
     default_size = 128
+    # Both presets at the reference's batch of one, at the sizes people train it at.
+    bench_cases = tuple(BenchCase(size, 1, (("preset", preset),)) for preset in ("light", "default")
+                        for size in (128, 256))
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:

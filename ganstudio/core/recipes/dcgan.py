@@ -13,7 +13,7 @@ from ..losses import discriminator_losses, discriminator_score, generator_loss
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..precision import autocast, make_scaler
 from ..registry import register
-from .base import GeneratingRecipe
+from .base import BenchCase, GeneratingRecipe
 from .options import Choice, Option
 
 # Forward passes used to recompute the averaged generator's batch-norm statistics before sampling.
@@ -79,6 +79,9 @@ class DCGANRecipe(GeneratingRecipe):
     stat_names = ("D(x)", "D(G(z))")
     visual_names = ("fake",)
     sizes = (32, 64, 128, 256, 512)
+    # The paper's widths (64) at batch 64, as the pytorch/examples DCGAN trains.
+    bench_cases = (BenchCase(64, 64, (("preset", "standard"),), width=64),
+                   BenchCase(128, 64, (("preset", "standard"),), width=64))
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
@@ -223,3 +226,37 @@ class DCGANRecipe(GeneratingRecipe):
             self.average.load_state_dict(state["generator_average"])
         self._calibrated_at = None
         self.fixed_latents = state["fixed_latents"].clone()
+
+    @classmethod
+    def textbook_step(cls, config: RunConfig, device: torch.device):
+        """The pytorch/examples DCGAN step: a sigmoid discriminator with BCELoss, float32, `.item()` every step."""
+        model = config.model
+        generator = DCGANGenerator(model.latent_dim, config.data.size, model.g_width).to(device)
+        discriminator = torch.nn.Sequential(DCGANDiscriminator(config.data.size, model.d_width),
+                                            torch.nn.Sigmoid()).to(device)
+        criterion = torch.nn.BCELoss()
+        betas = (config.train.beta1, config.train.beta2)
+        optimizer_g = torch.optim.Adam(generator.parameters(), lr=config.train.lr_g, betas=betas)
+        optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=config.train.lr_d, betas=betas)
+
+        def step(batches: list[torch.Tensor]) -> None:
+            real = batches[0].to(device)
+            count = real.shape[0]
+            label = torch.full((count,), 1.0, device=device)
+            discriminator.zero_grad()
+            loss_real = criterion(discriminator(real).view(-1), label)
+            loss_real.backward()
+            fake = generator(torch.randn(count, model.latent_dim, device=device))
+            label.fill_(0.0)
+            loss_fake = criterion(discriminator(fake.detach()).view(-1), label)
+            loss_fake.backward()
+            optimizer_d.step()
+            generator.zero_grad()
+            label.fill_(1.0)
+            output = discriminator(fake).view(-1)
+            loss_g = criterion(output, label)
+            loss_g.backward()
+            optimizer_g.step()
+            (loss_real + loss_fake).item(), loss_g.item(), output.mean().item()
+
+        return step
