@@ -21,7 +21,7 @@ from ganstudio.core.recipes import cyclegan, dcgan
 from ganstudio.core.recipes.base import BatchSplit
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.sinks import ListSink
-from ganstudio.core.training import meter
+from ganstudio.core.training import autobatch, meter
 from test_cyclegan_training import cyclegan_config, two_domains
 from test_resume import differences, final_state
 
@@ -180,3 +180,46 @@ def test_out_of_memory_at_one_picture_a_piece_ends_plainly_with_the_checkpoint_k
     assert finished.reason == "error" and finished.checkpoint == str(kept)
     assert RunFolder(tmp_path / "run").latest_checkpoint() == kept
     assert int(load_checkpoint(kept)["counters"]["step"]) == 2
+
+
+def test_the_automatic_batch_halves_until_a_step_fits_with_headroom():
+    tried = []
+
+    def probe(batch: int) -> int:
+        tried.append(batch)
+        if batch > 16:
+            raise out_of_memory()
+        return batch * 2**30
+
+    assert autobatch.fit_batch_size(64, probe, capacity_bytes=16 * 2**30) == (8, 8 * 2**30)
+    assert tried == [64, 32, 16, 8]  # 16 fits, but not within 80% of 16 GB
+    assert autobatch.fit_batch_size(4, lambda batch: 10, capacity_bytes=100) == (4, 10)  # never above the model's own
+    assert autobatch.fit_batch_size(4, lambda batch: 1000, capacity_bytes=100) == (1, None)
+
+
+def test_an_automatic_batch_is_measured_recorded_and_said(tmp_path, monkeypatch):
+    """The engine's wiring, with an injected probe in place of CUDA's: a GPU of 1 GB, 100 MB a picture a step."""
+    write_pictures(tmp_path / "pictures", 40)
+    tried = []
+
+    def probe(batch: int) -> int:
+        tried.append(batch)
+        return batch * 100 * 2**20
+
+    monkeypatch.setattr(engine, "device_probe", lambda *args: (probe, 2**30))
+    sink = ListSink()
+    config = tiny_config(tmp_path / "pictures", tmp_path / "run", steps=1, batch_size=0)
+    engine.run(config, sink)
+    assert tried == [16, 8]  # DCGAN's own CPU batch first, then half
+    started = of_type(sink, ev.RunStarted)[0]
+    assert started.batch_size == 8 and RunFolder(tmp_path / "run").load_config().train.batch_size == 8
+    assert [event.message for event in of_type(sink, ev.Warning)] == [
+        "Automatic batch size: 8 instead of 16, to leave 20% of the GPU's 1 GB free (a step of 8 peaks at 0.8 GB)."]
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text()
+    assert "Automatic batch size: 8 instead of 16" in lines
+
+
+def test_a_batch_the_user_chose_is_not_searched(tmp_path, monkeypatch):
+    write_pictures(tmp_path / "pictures", 40)
+    monkeypatch.setattr(engine, "device_probe", lambda *args: pytest.fail("a chosen batch needs no probe"))
+    engine.run(tiny_config(tmp_path / "pictures", tmp_path / "run", steps=1, batch_size=8))

@@ -37,6 +37,7 @@ from .sinks import JsonlSink, Sink, TeeSink, null_sink
 from .training.background import BackgroundMeasurements
 from .training.checkpointer import Checkpointer
 from .training.hooks import Hook, Hooks
+from .training.autobatch import HEADROOM_SHARE, device_probe, fit_batch_size
 from .training.meter import ProgressMeter
 from .training.rollback import StepRollback
 from .training.samples import SampleWriter
@@ -240,12 +241,16 @@ class _Trainer:
         if self.processes.is_main:
             self.processes.barrier()
         self.dataset_size = max(dataset.report.usable for dataset in loaded)
+        automatic_batch = config.train.batch_size == 0
         recipe_cls.resolve_config(config, device)
+        notes = self._fit_automatic_batch(recipe_cls, device) if automatic_batch else []
         resolve_target(config, self.dataset_size, device)
         if processes.is_main:
             self.folder = self._prepare_folder(loaded[0].report.name if not config.data.demo else "demo")
             self.jsonl = JsonlSink(self.folder.metrics_path)
             self.emit = TeeSink(self.jsonl, self.user_sink)
+            for note in notes:
+                self.emit(note)
             self.checkpointer = Checkpointer(self.folder, config.run.keep_checkpoints, self.resume_from)
             self.samples = SampleWriter(self.folder, config.model.name)
         # Every process knows the run's folder (for its result and its messages); only rank 0 writes in it.
@@ -280,6 +285,30 @@ class _Trainer:
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         return state
+
+    def _fit_automatic_batch(self, recipe_cls, device: torch.device) -> list[ev.Event]:
+        """On a GPU, the model's own batch or the largest below it that fits with headroom, into the config (and so
+        into config.json); a Warning to say so when it had to be smaller. Rank 0 measures, every process follows."""
+        config = self.config
+        preferred = config.train.batch_size
+        fitted = None
+        if self.processes.is_main:
+            size = config.data.size
+            measured = device_probe(recipe_cls, config, device, self.precision,
+                                    [(size, size)] * len(recipe_cls.domains))
+            if measured is not None:
+                probe, capacity = measured
+                fitted = (*fit_batch_size(preferred, probe, capacity), capacity)
+        fitted = self.processes.from_main(fitted)
+        if fitted is None:
+            return []
+        batch, peak, capacity = fitted
+        config.train.batch_size = batch
+        if batch == preferred:
+            return []
+        fits = f"a step of {batch} peaks at {peak / 2**30:.1f} GB" if peak is not None else "not even 1 fits"
+        return [ev.Warning(message=f"Automatic batch size: {batch} instead of {preferred}, to leave "
+                                   f"{1 - HEADROOM_SHARE:.0%} of the GPU's {capacity / 2**30:.0f} GB free ({fits}).")]
 
     def _add_hooks(self, state: RunState) -> Hooks:
         """The periodic work of every run: a sample grid every few epochs, a checkpoint every few minutes, and
