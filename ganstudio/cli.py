@@ -328,8 +328,9 @@ class _InterruptHandler:
     def _handle(self, signum, frame) -> None:
         if self.control.stop_requested:
             raise KeyboardInterrupt
-        print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
-              file=sys.stderr, flush=True)
+        if os.environ.get("RANK", "0") in ("", "0"):  # under torchrun, rank 0 speaks for every process
+            print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
+                  file=sys.stderr, flush=True)
         self.control.request_stop()
 
     def __enter__(self) -> "_InterruptHandler":
