@@ -119,6 +119,11 @@ def test_two_cyclegan_processes_at_batch_1_train_as_one_at_batch_2(tmp_path):
     one = load_checkpoint(RunFolder(tmp_path / "one").latest_checkpoint())
     adam_moments_match(one, two, ("optimizer_g", "optimizer_d"))
     assert torch.allclose(one["history"]["values"], two["history"]["values"], rtol=1e-5)
+    # The pools of past fakes hold both processes' fakes, as one process's pools hold its whole batch: one
+    # checkpoint's pools then continue every process.
+    for pool in ("pool_fake_a", "pool_fake_b"):
+        assert two["recipe"][pool]["count"] == one["recipe"][pool]["count"] == 2
+        assert torch.allclose(two["recipe"][pool]["images"], one["recipe"][pool]["images"], atol=1e-5)
 
 
 def test_two_processes_stopped_and_resumed_continue_exactly(pictures, tmp_path):

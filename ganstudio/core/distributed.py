@@ -116,6 +116,13 @@ class Processes:
             gradient.copy_(flat[offset:offset + count].view(gradient.shape))
             offset += count
 
+    def gather(self, piece: torch.Tensor) -> torch.Tensor:
+        """Every process's `piece` (the same shape on each), concatenated in rank order."""
+        pieces = [torch.empty_like(piece) for _ in range(self.world)]
+        self.collectives_this_step += 1
+        dist.all_gather(pieces, piece.contiguous())
+        return torch.cat(pieces)
+
     def mean(self, values: torch.Tensor) -> torch.Tensor:
         """The mean over processes of a step's reported values (each process's are its share's)."""
         if not self.active:

@@ -262,7 +262,8 @@ class _Trainer:
         seed_everything(config.train.seed)
         self.device = device
         self.recipe = recipe_cls(config, device, self.precision)
-        self.recipe.split = BatchSplit(processes.rank, processes.world)
+        self.recipe.split = BatchSplit(processes.rank, processes.world,
+                                       gather=processes.gather if processes.active else None)
         self.gradient_hooks = processes.synchronise_gradients(self.recipe.optimizers()) if processes.active else []
         # Every process draws the whole step's batch, in the same order (so one checkpoint's data order serves
         # all) and trains on its share of it (BatchSplit.parts): batch_size is per process, as torchrun users expect.

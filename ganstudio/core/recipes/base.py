@@ -17,6 +17,10 @@ Micro-batches and several processes, the one contract every recipe keeps in `tra
   processes just before each one steps (and the returned values after the step), so a recipe never
   calls torch.distributed itself. With one process and one micro-batch, `parts` is the whole batch
   with weight 1.0, and the step is what it always was.
+- State that follows the pictures a step sees rather than the weights (CycleGAN's pool of past fakes)
+  must stay the same on every process: such a recipe passes its piece through `self.split.everyone(...)`
+  (every process's pieces, in rank order: with one process, the piece itself) and takes its own part
+  of the answer back with `self.split.mine(...)`.
 - An out-of-memory error part-way through a step is the engine's to handle: it puts the recipe's
   state back (`state_dict` / `load_state_dict`), doubles `micro_batches` and runs the step again, so
   a recipe needs no code of its own for it beyond keeping this contract.
@@ -24,7 +28,7 @@ Micro-batches and several processes, the one contract every recipe keeps in `tra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
@@ -42,6 +46,20 @@ class BatchSplit:
     rank: int = 0
     processes: int = 1
     micro_batches: int = 1
+    # Every process's tensors of the same shape, concatenated in rank order; the engine's, under torchrun.
+    gather: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, compare=False, repr=False)
+
+    def everyone(self, piece: torch.Tensor) -> torch.Tensor:
+        """Every process's `piece` of this micro-batch, in rank order (the piece itself with one process)."""
+        if self.processes == 1 or self.gather is None:
+            return piece
+        return self.gather(piece)
+
+    def mine(self, everyones: torch.Tensor) -> torch.Tensor:
+        """This process's part of what `everyone` gave (transformed along the first dimension, not reordered)."""
+        if self.processes == 1:
+            return everyones
+        return everyones.chunk(self.processes)[self.rank]
 
     def parts(self, *tensors: torch.Tensor) -> Iterator[tuple[float, tuple[torch.Tensor, ...]]]:
         """(weight, pieces) for each micro-batch of this process's share of tensors cut along their first dimension."""

@@ -300,8 +300,10 @@ class CycleGANRecipe(TranslatingRecipe):
                               fake_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """D_A's and D_B's losses on one micro-batch, judging pooled fakes against real pictures."""
         count = real_a.shape[0]
-        pooled_fake_b = self.pool_fake_b.query(fake_b)
-        pooled_fake_a = self.pool_fake_a.query(fake_a)
+        # The pools see every process's fakes, in the order one process at the whole batch would: the same
+        # pools on every process, so one checkpoint's pools continue them all.
+        pooled_fake_b = self.split.mine(self.pool_fake_b.query(self.split.everyone(fake_b)))
+        pooled_fake_a = self.split.mine(self.pool_fake_a.query(self.split.everyone(fake_a)))
         with autocast(self.device, self.precision):
             real_scores_a, fake_scores_a = self.discriminator_a(torch.cat([real_b, pooled_fake_b])).split(count)
             real_scores_b, fake_scores_b = self.discriminator_b(torch.cat([real_a, pooled_fake_a])).split(count)
