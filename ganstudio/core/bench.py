@@ -6,7 +6,8 @@ For every case a model declares (`Recipe.bench_cases`: size, batch, preset) it m
   device, augmentation there, the model's precision, the step's rollback copy, losses read back every
   ten steps); the textbook one is float32, a standard DataLoader converting decoded pictures one at a
   time, and a host sync every step: the model's own `textbook_step` where it declares one (DCGAN's is
-  the pytorch/examples loop), else the recipe itself fed and read back that way;
+  the pytorch/examples loop, CycleGAN's the reference tool's optimize_parameters), else the recipe
+  itself fed and read back that way;
 - generation (models that make pictures from seeds): pictures a second in batches of 64, beside the
   textbook script's loop over seeds, one picture a call;
 - conversion (image-to-image models) at 256 and 1024 px: GAN Studio's converter (it tiles what does

@@ -354,3 +354,54 @@ class CycleGANRecipe(TranslatingRecipe):
         self.pool_fake_a.load_state_dict(state["pool_fake_a"], self.device)
         self.pool_fake_b.load_state_dict(state["pool_fake_b"], self.device)
         self.fixed_a, self.fixed_b = state["fixed_a"].clone(), state["fixed_b"].clone()
+
+    @classmethod
+    def textbook_step(cls, config: RunConfig, device: torch.device):
+        """The reference's optimize_parameters as its train.py runs it: float32, a separate call per network and
+        picture set, MSE against target tensors, the pools, losses read back (a host sync) every step."""
+        spec = cls.generator_spec(config)
+        generator_a, generator_b = ResnetGenerator(spec).to(device), ResnetGenerator(spec).to(device)
+        discriminator_a = PatchDiscriminator(config.model.d_width or spec.filters).to(device)
+        discriminator_b = PatchDiscriminator(config.model.d_width or spec.filters).to(device)
+        for network in (generator_a, generator_b, discriminator_a, discriminator_b):
+            network.apply(init_weights)
+        betas = (config.train.beta1, config.train.beta2)
+        optimizer_g = torch.optim.Adam([*generator_a.parameters(), *generator_b.parameters()], lr=config.train.lr_g,
+                                       betas=betas)
+        optimizer_d = torch.optim.Adam([*discriminator_a.parameters(), *discriminator_b.parameters()],
+                                       lr=config.train.lr_d, betas=betas)
+        pool_a, pool_b = FakeImagePool(POOL_SIZE, 1), FakeImagePool(POOL_SIZE, 2)
+        mse, l1 = torch.nn.MSELoss(), torch.nn.L1Loss()
+
+        def adversarial(prediction: torch.Tensor, real: bool) -> torch.Tensor:
+            return mse(prediction, torch.tensor(1.0 if real else 0.0, device=device).expand_as(prediction))
+
+        def step(batches: list[torch.Tensor]) -> None:
+            real_a, real_b = (batch.to(device) for batch in batches)
+            fake_b = generator_a(real_a)
+            rec_a = generator_b(fake_b)
+            fake_a = generator_b(real_b)
+            rec_b = generator_a(fake_a)
+            for network in (discriminator_a, discriminator_b):
+                network.requires_grad_(False)
+            optimizer_g.zero_grad()
+            idt_a, idt_b = generator_a(real_b), generator_b(real_a)
+            loss_idt = (l1(idt_a, real_b) + l1(idt_b, real_a)) * CYCLE_WEIGHT * IDENTITY_WEIGHT
+            loss_g = (adversarial(discriminator_a(fake_b), True) + adversarial(discriminator_b(fake_a), True)
+                      + (l1(rec_a, real_a) + l1(rec_b, real_b)) * CYCLE_WEIGHT + loss_idt)
+            loss_g.backward()
+            optimizer_g.step()
+            for network in (discriminator_a, discriminator_b):
+                network.requires_grad_(True)
+            optimizer_d.zero_grad()
+            losses_d = []
+            for discriminator, real, pool, fake in ((discriminator_a, real_b, pool_b, fake_b),
+                                                    (discriminator_b, real_a, pool_a, fake_a)):
+                loss_d = 0.5 * (adversarial(discriminator(real), True)
+                                + adversarial(discriminator(pool.query(fake).detach()), False))
+                loss_d.backward()
+                losses_d.append(loss_d)
+            optimizer_d.step()
+            loss_g.item(), [loss.item() for loss in losses_d]
+
+        return step
