@@ -213,7 +213,7 @@ def _conversion(recipe: TranslatingRecipe, device: torch.device, size: int) -> t
     @torch.no_grad()
     def reference_way() -> None:
         from PIL import Image
-        image = torch.from_numpy(np.asarray(Image.fromarray(picture))).permute(2, 0, 1).float().div(255)
+        image = torch.from_numpy(np.array(Image.fromarray(picture))).permute(2, 0, 1).float().div(255)
         result = network(((image - 0.5) / 0.5).unsqueeze(0).to(device))
         tensor_to_pixels(result.cpu())
 
