@@ -34,10 +34,10 @@ from .recipes.base import BatchSplit
 from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
+from .training.autobatch import HEADROOM_SHARE, device_probe, fit_batch_size
 from .training.background import BackgroundMeasurements
 from .training.checkpointer import Checkpointer
 from .training.hooks import Hook, Hooks
-from .training.autobatch import HEADROOM_SHARE, device_probe, fit_batch_size
 from .training.meter import ProgressMeter
 from .training.rollback import StepRollback
 from .training.samples import SampleWriter
