@@ -303,6 +303,8 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
         description="Time each model's declared cases (training, generation, conversion at 256 and 1024 px, peak "
                     "memory on CUDA) beside the same work done the textbook way in plain PyTorch, on this machine.")
     bench.add_argument("--models", nargs="+", metavar="NAME", help="only these models (default: every one)")
+    bench.add_argument("--sizes", nargs="+", type=_positive_int, metavar="PX",
+                       help="only the declared cases at these sizes (default: every one)")
     bench.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
                        help="timed repeats of each side; the median is reported (default: 3)")
     bench.add_argument("--seconds", type=_positive_float, default=2.0, metavar="S",
@@ -445,7 +447,7 @@ def _command_bench(args: argparse.Namespace) -> int:
     unknown = [name for name in args.models or [] if name not in known]
     if unknown:
         raise ConfigError(f"No benchmark for {', '.join(unknown)}; the models with one are {', '.join(known)}.")
-    results = run_bench(models=args.models, repeats=args.repeats, seconds=args.seconds, device=args.device,
+    results = run_bench(models=args.models, sizes=args.sizes, repeats=args.repeats, seconds=args.seconds, device=args.device,
                         precision=args.precision, tiny=args.tiny,
                         progress=None if args.json else (lambda text: print(text, file=sys.stderr, flush=True)))
     print(json.dumps(results, indent=2) if args.json else format_results(results))

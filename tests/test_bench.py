@@ -87,3 +87,8 @@ def test_an_unknown_model_is_one_plain_sentence():
                             capture_output=True, text=True, timeout=HANG_TIMEOUT_S, cwd=REPOSITORY)
     assert result.returncode == 1
     assert "No benchmark for nosuch; the models with one are" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_models_and_sizes_choose_the_declared_cases():
+    results = bench.run_bench(models=["cyclegan"], sizes=[256], repeats=1, seconds=0.0, device="cpu", tiny=True)
+    assert [(row["model"], row["options"]["preset"]) for row in results["cases"]] == [("cyclegan", "light")]

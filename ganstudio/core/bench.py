@@ -263,16 +263,21 @@ def bench_case(recipe_cls, case: BenchCase, device: torch.device, precision: str
     return row
 
 
-def run_bench(models: list[str] | None = None, repeats: int = 3, seconds: float = 2.0, device: str = "auto",
+def run_bench(models: list[str] | None = None, sizes: list[int] | None = None, repeats: int = 3, seconds: float = 2.0, device: str = "auto",
               precision: str = "auto", tiny: bool = False, progress: Callable[[str], None] | None = None) -> dict:
-    """Every declared case of every registered model (or of `models`), each beside its textbook way."""
+    """Every declared case of every registered model (or of `models`, at `sizes`), each beside its textbook way."""
     torch_device = select_device(device)
     say = progress or (lambda text: None)
     chosen = [recipe for recipe in recipes() if recipe.bench_cases and (not models or recipe.name in models)]
     say(f"Benchmarking {', '.join(recipe.name for recipe in chosen)} on {describe(torch_device)} ...")
-    # Tiny mode shrinks every case to the same size, so one case a model covers each path it has.
-    rows = [bench_case(recipe, case, torch_device, precision, repeats, seconds, tiny, say)
-            for recipe in chosen for case in (recipe.bench_cases[:1] if tiny else recipe.bench_cases)]
+    cases = [(recipe, case) for recipe in chosen for case in recipe.bench_cases if not sizes or case.size in sizes]
+    if tiny:
+        # Tiny mode shrinks every case to the same size, so one case a model covers each path it has.
+        first_cases: dict = {}
+        for recipe, case in cases:
+            first_cases.setdefault(recipe, case)
+        cases = list(first_cases.items())
+    rows = [bench_case(recipe, case, torch_device, precision, repeats, seconds, tiny, say) for recipe, case in cases]
     return {
         "app_version": __version__,
         "torch_version": str(torch.__version__),
