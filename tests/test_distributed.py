@@ -142,32 +142,69 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def test_a_dead_process_stops_the_others_plainly_with_the_last_checkpoint_intact(pictures, tmp_path):
-    """Two processes started as torchrun starts them; the second is killed once the first has written a checkpoint."""
+def start_two_processes(pictures: Path, run_dir: Path) -> list[subprocess.Popen]:
+    """Two training processes started as torchrun starts them (its environment variables), with a long target."""
     port = free_port()
     command = [sys.executable, "-m", "ganstudio", "train", "--data", str(pictures), "--steps", "100000",
-               "--checkpoint-minutes", "0.0001", "--run-dir", str(tmp_path / "run"), *TINY_DCGAN]
+               "--checkpoint-minutes", "0.0001", "--run-dir", str(run_dir), *TINY_DCGAN]
     processes = []
     for rank in (0, 1):
         environment = dict(child_environment(), RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE="2",
                            MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         processes.append(subprocess.Popen(command, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                           text=True))
+    return processes
+
+
+def wait_for_line(process: subprocess.Popen, start: str) -> None:
+    for line in process.stdout:
+        if line.startswith(start):
+            return
+    raise AssertionError(f"the process ended before printing a line that starts with {start!r}")
+
+
+def end(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_sigterm_stops_both_processes_at_the_same_step_with_a_checkpoint(pictures, tmp_path):
+    run_dir = tmp_path / "run"
+    processes = start_two_processes(pictures, run_dir)
     main, other = processes
     try:
-        for line in main.stdout:
-            if line.startswith("checkpoint:"):
-                break
+        wait_for_line(main, "checkpoint:")
+        for process in processes:
+            process.send_signal(signal.SIGTERM)
+        rest, errors = main.communicate(timeout=HANG_TIMEOUT_S)
+        other.wait(timeout=HANG_TIMEOUT_S)
+    finally:
+        end(processes)
+    assert main.returncode == 0 and other.returncode == 0, errors[-3000:]
+    stopped = [line for line in rest.splitlines() if line.startswith("Stopped at step")]
+    assert len(stopped) == 1
+    step = int(stopped[0].split()[3].rstrip(";").replace(",", ""))
+    assert step % 10 == 0  # agreed at a step both reached: stops are agreed every ten steps
+    newest = load_checkpoint(RunFolder(run_dir).latest_checkpoint(), for_training=True)
+    assert int(newest["counters"]["step"]) == step
+
+
+def test_a_dead_process_stops_the_others_plainly_with_the_last_checkpoint_intact(pictures, tmp_path):
+    """The second process is killed once the first has written a checkpoint."""
+    run_dir = tmp_path / "run"
+    processes = start_two_processes(pictures, run_dir)
+    main, other = processes
+    try:
+        wait_for_line(main, "checkpoint:")
         other.send_signal(signal.SIGKILL)
         other.wait(timeout=HANG_TIMEOUT_S)
         rest, errors = main.communicate(timeout=HANG_TIMEOUT_S)
     finally:
-        for process in processes:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        end(processes)
     assert main.returncode == 1
     assert "Another of the 2 training processes stopped" in errors and "Traceback" not in errors, errors[-3000:]
-    newest = RunFolder(tmp_path / "run").latest_checkpoint()
+    newest = RunFolder(run_dir).latest_checkpoint()
     step = int(load_checkpoint(newest, for_training=True)["counters"]["step"])
     assert step > 0 and step % 5 == 0  # an epoch's end: 40 pictures, 8 a step
