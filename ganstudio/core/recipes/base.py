@@ -7,8 +7,10 @@ shows; the CLI, the app, `generate` and `translate` are built from those declara
 Micro-batches and several processes, the one contract every recipe keeps in `train_step`:
 
 - `train_step` receives the step's whole batch (the same on every process under torchrun) and draws
-  its random numbers (latents, augmentation) for the whole batch, so every process's generators stay
-  in step and one checkpoint's RNG state serves them all.
+  the same random numbers on every process, for the whole batch where it can (DCGAN's latents), so
+  every process's generators stay in step and one checkpoint's RNG state serves them all. Numbers
+  drawn per piece (DCGAN's DiffAugment) keep the generators in step too, but every process then
+  draws the same ones for its own piece.
 - It computes losses only on `self.parts(...)`: this process's share of the batch, cut into
   `self.split.micro_batches` pieces, each with a weight (its share of this process's pictures; the
   weights sum to 1). Each piece's loss is multiplied by its weight before `backward`, the gradients
