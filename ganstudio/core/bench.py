@@ -97,7 +97,7 @@ def case_config(recipe_cls, case: BenchCase, device: torch.device, tiny: bool) -
     config.model.name = recipe_cls.name
     config.model.options = dict(case.options)
     config.data.demo = True
-    config.data.size = TINY_SIZE if tiny else case.size
+    config.data.size = min(recipe_cls.sizes, key=lambda size: abs(size - TINY_SIZE)) if tiny else case.size
     config.train.batch_size = TINY_BATCH if tiny else case.batch_size
     width = TINY_WIDTH if tiny else case.width
     config.model.g_width = config.model.d_width = width
