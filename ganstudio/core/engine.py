@@ -28,6 +28,7 @@ from .device import describe, is_out_of_memory, select_device
 from .errors import CheckpointError, ConfigError, DataError, DeviceError, GanStudioError, TrainingDiverged
 from .fileio import atomic_write_text
 from .precision import resolve_precision
+from .quality import QualityWatch
 from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
@@ -99,6 +100,7 @@ class _Trainer:
         self.checkpointer: Checkpointer | None = None
         self.measurements = BackgroundMeasurements(self._emit_from_any_thread)
         self.metrics: list = []
+        self.quality_watch: QualityWatch | None = None  # the health line, built at the first ranking check
 
     def _emit_from_any_thread(self, event: ev.Event) -> None:
         # Measurements finish on their own thread; self.emit is looked up then, as it changes once the folder exists.
@@ -112,8 +114,15 @@ class _Trainer:
         if metric is None or not metric.ranks_checkpoints or self.checkpointer is None:
             return
         score_name = metric.value_names[0]
-        self.checkpointer.offer_best(measured.step, score_name, measured.values[score_name],
-                                     metric.higher_is_better)
+        score = measured.values[score_name]
+        best = self.checkpointer.offer_best(measured.step, score_name, score, metric.higher_is_better)
+        if best is not None:
+            self.emit(ev.BestCheckpoint(step=measured.step, epoch=measured.epoch, score_name=score_name,
+                                        score=score, path=str(best)))
+        if self.quality_watch is None or self.quality_watch.score_name != score_name:
+            self.quality_watch = QualityWatch(score_name, metric.higher_is_better)
+        for warning in self.quality_watch.observe(measured):
+            self.emit(warning)
 
     # -- setup -------------------------------------------------------------------------------------
 

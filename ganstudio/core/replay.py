@@ -20,7 +20,8 @@ class RunHistory:
     step (steps, epochs, sample grids, checkpoints) is replaced: `steps`, `epochs`, `samples` and
     `checkpoints` each have strictly increasing steps. `started` is the last segment's RunStarted (its
     loss_names and stat_names say what to plot); `finished` is how the last segment ended, None when it
-    crashed or still runs; `segments` counts the RunStarted events.
+    crashed or still runs; `segments` counts the RunStarted events. `best` is the last BestCheckpoint: the
+    checkpointer keeps best.pt across a continue, so a best from before the continue still stands.
     """
 
     steps: tuple[ev.StepProgress, ...] = ()
@@ -29,6 +30,7 @@ class RunHistory:
     checkpoints: tuple[ev.CheckpointSaved, ...] = ()
     metrics: tuple[ev.MetricMeasured, ...] = ()
     warnings: tuple[ev.Warning, ...] = ()
+    best: ev.BestCheckpoint | None = None
     started: ev.RunStarted | None = None
     finished: ev.RunFinished | None = None
     segments: int = 0
@@ -53,6 +55,7 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
     metrics: list[ev.MetricMeasured] = []
     stepped = (steps, epochs, samples, checkpoints, metrics)
     warnings: list[ev.Warning] = []
+    best: ev.BestCheckpoint | None = None
     started: ev.RunStarted | None = None
     finished: ev.RunFinished | None = None
     segments = 0
@@ -84,8 +87,10 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
             finished = event
         elif isinstance(event, ev.Warning):
             warnings.append(event)
+        elif isinstance(event, ev.BestCheckpoint):
+            best = event
     return RunHistory(steps=tuple(steps), epochs=tuple(epochs), samples=tuple(samples),
-                      checkpoints=tuple(checkpoints), metrics=tuple(metrics), warnings=tuple(warnings),
+                      checkpoints=tuple(checkpoints), metrics=tuple(metrics), warnings=tuple(warnings), best=best,
                       started=started, finished=finished, segments=segments)
 
 

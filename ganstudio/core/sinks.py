@@ -83,10 +83,18 @@ class ConsoleSink:
             self._print(f"checkpoint: {event.path}")
         elif isinstance(event, ev.MetricMeasured):
             self._print(f"{event.name} at step {event.step:,}: {_format_values(event.values)}")
+        elif isinstance(event, ev.BestCheckpoint):
+            self._print(best_sentence(event))
         elif isinstance(event, ev.Warning):
             self._print(f"warning: {event.message}")
         elif isinstance(event, ev.RunFinished):
             self._print(finished_sentence(event))
+
+
+def best_sentence(best: ev.BestCheckpoint) -> str:
+    """'Best so far: epoch 31, step 4,960 (KID ×10³ 12.3), kept as checkpoints/best.pt'; the app shows the same."""
+    return (f"Best so far: epoch {best.epoch:,}, step {best.step:,} ({best.score_name} {best.score:.1f}), "
+            f"kept as checkpoints/best.pt")
 
 
 def finished_sentence(event: ev.RunFinished) -> str:
