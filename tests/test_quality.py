@@ -117,7 +117,7 @@ def test_the_best_so_far_is_replayed_from_metrics_jsonl(tmp_path):
 def test_the_console_says_the_best_so_far():
     stream = io.StringIO()
     ConsoleSink(stream)(best_event())
-    assert stream.getvalue().strip() == ("Best so far: epoch 31, step 4,960 (KID ×10³ 12.3), kept as "
+    assert stream.getvalue().strip() == ("Best so far: epoch 31 (KID ×10³ 12.3), step 4,960, kept as "
                                         "checkpoints/best.pt")
 
 

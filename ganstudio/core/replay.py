@@ -9,6 +9,7 @@ from pathlib import Path, PureWindowsPath
 from . import events as ev
 from .runs import RunFolder, SampleFile
 from .sinks import read_metrics
+from .training.checkpointer import BEST_NAME, read_best
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,19 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
 def replay_run(metrics_path: str | Path) -> RunHistory:
     """The standing history of the metrics.jsonl at `metrics_path`; empty when there is none yet."""
     return replay_events(read_metrics(metrics_path))
+
+
+def standing_best(folder: RunFolder, history: RunHistory) -> ev.BestCheckpoint | None:
+    """The run's best checkpoint as checkpoints/lineage.json records it (None when there is no best.pt), with its
+    epoch from the history's checkpoints; -1 for the epoch when the history does not know it (a lost metrics.jsonl)."""
+    best = read_best(folder)
+    if best is None:
+        return None
+    epochs = {event.step: event.epoch for event in history.checkpoints}
+    if history.best is not None:
+        epochs.setdefault(history.best.step, history.best.epoch)
+    return ev.BestCheckpoint(step=best["step"], epoch=epochs.get(best["step"], -1), score_name=best["score_name"],
+                             score=best["score"], path=str(folder.checkpoints_dir / BEST_NAME))
 
 
 def sample_files(folder: RunFolder, history: RunHistory) -> list[SampleFile]:
