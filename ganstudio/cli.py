@@ -282,7 +282,7 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     score.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
     score.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest (checkpoints/best.pt, say)")
     score.add_argument("--count", type=_positive_int, default=500, metavar="N",
-                       help="how many generated pictures to score (default: 500, about a minute on a CPU)")
+                       help="how many generated pictures to score (default: 500, under a minute on a CPU)")
     score.add_argument("--json", action="store_true", help="print the figures as JSON")
     score.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
