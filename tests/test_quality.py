@@ -139,3 +139,30 @@ def test_a_run_emits_its_best_checkpoint_as_lineage_records_it(tiny_dataset, tmp
     lineage = json.loads(RunFolder(tmp_path / "run").lineage_path.read_text())
     assert lineage["best"]["step"] == bests[-1].step and lineage["best"]["score"] == pytest.approx(bests[-1].score)
     assert replay_run(RunFolder(tmp_path / "run").metrics_path).best.step == bests[-1].step
+
+
+def test_the_health_line_reaches_the_run_and_a_continue_counts_on_from_its_history(tiny_dataset, tmp_path,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(kid, "CPU_SAMPLE_COUNT", 16)
+    monkeypatch.setattr(kid, "CPU_REAL_COUNT", 16)
+    monkeypatch.setattr(kid.KernelDistance, "every_seconds", 0.0)
+    monkeypatch.setattr(kid.KernelDistance, "every_epochs", 1)
+    # No check counts as progress (a noise floor of 10^9). How many checks a run takes depends on the machine: a
+    # check still running when the next is due is skipped. So the first run never warns, and the continue warns
+    # at as many checks after the best as the first run had in all: only if it counts on from the first run's.
+    stall = {"checks": 10 ** 6}
+    monkeypatch.setattr(engine, "QualityWatch", lambda name, higher_is_better: QualityWatch(
+        name, higher_is_better, stall_checks=stall["checks"], noise_floor=1e9))
+    config = tiny_config(tiny_dataset, tmp_path / "run", epochs=2)
+    config.run.metrics = ["kid"]
+    first = ListSink()
+    engine.run(config.validate(), first)
+    stall["checks"] = len(first.of(ev.MetricMeasured))
+    assert stall["checks"] >= 1
+    continued = ListSink()
+    engine.resume(tmp_path / "run", continued, epochs=3)  # one more epoch: one check
+    assert len(continued.of(ev.MetricMeasured)) == 1
+    said = [w.message for w in continued.of(ev.Warning) if w.message.startswith("Quality has not improved")]
+    # Starting afresh, the continue's one check would be its best, and nothing would be said.
+    assert len(said) == 1 and said[0].startswith(f"Quality has not improved for {stall['checks']} check")
+    assert any(w.message == said[0] for w in replay_run(RunFolder(tmp_path / "run").metrics_path).warnings)

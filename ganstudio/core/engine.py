@@ -29,6 +29,7 @@ from .errors import CheckpointError, ConfigError, DataError, DeviceError, GanStu
 from .fileio import atomic_write_text
 from .precision import resolve_precision
 from .quality import QualityWatch
+from .replay import replay_run
 from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
@@ -100,7 +101,7 @@ class _Trainer:
         self.checkpointer: Checkpointer | None = None
         self.measurements = BackgroundMeasurements(self._emit_from_any_thread)
         self.metrics: list = []
-        self.quality_watch: QualityWatch | None = None  # the health line, built at the first ranking check
+        self.quality_watch: QualityWatch | None = None  # the health line, built with the metrics
 
     def _emit_from_any_thread(self, event: ev.Event) -> None:
         # Measurements finish on their own thread; self.emit is looked up then, as it changes once the folder exists.
@@ -119,10 +120,22 @@ class _Trainer:
         if best is not None:
             self.emit(ev.BestCheckpoint(step=measured.step, epoch=measured.epoch, score_name=score_name,
                                         score=score, path=str(best)))
-        if self.quality_watch is None or self.quality_watch.score_name != score_name:
-            self.quality_watch = QualityWatch(score_name, metric.higher_is_better)
-        for warning in self.quality_watch.observe(measured):
-            self.emit(warning)
+        if self.quality_watch is not None and self.quality_watch.score_name == score_name:
+            for warning in self.quality_watch.observe(measured):
+                self.emit(warning)
+
+    def _quality_watch(self, continued_from: int | None) -> QualityWatch | None:
+        """The health line of the metric that ranks checkpoints. A continue first replays the checks its history
+        holds up to its checkpoint (saying nothing), so the count goes on and a warning given is not given again."""
+        ranking = next((metric for metric in self.metrics if metric.ranks_checkpoints), None)
+        if ranking is None:
+            return None
+        watch = QualityWatch(ranking.value_names[0], ranking.higher_is_better)
+        if continued_from is not None:
+            for measured in replay_run(self.folder.metrics_path).metrics:
+                if measured.name == ranking.name and measured.step <= continued_from:
+                    watch.observe(measured)
+        return watch
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -268,6 +281,7 @@ class _Trainer:
         if checkpoint is not None:
             self._restore(checkpoint, state)
             self.checkpointer.last_step = state.step
+        self.quality_watch = self._quality_watch(state.step if checkpoint is not None else None)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         return state

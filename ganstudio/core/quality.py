@@ -93,10 +93,11 @@ class QualityWatch:
         if self.checks_since_best < self.stall_checks or self.stall_told:
             return None
         self.stall_told = True
+        checks = f"{self.checks_since_best} check{'' if self.checks_since_best == 1 else 's'}"
         return ev.Warning(message=(
-            f"Quality has not improved for {self.checks_since_best} checks: a good time to stop. The best so far "
-            f"was at epoch {self.best.epoch:,} ({self.score_name} {self.best.score:.1f}); checkpoints/best.pt "
-            "keeps the best-scoring checkpoint."))
+            f"Quality has not improved for {checks}: a good time to stop. The best so far was at epoch "
+            f"{self.best.epoch:,} ({self.score_name} {self.best.score:.1f}); checkpoints/best.pt keeps the "
+            "best-scoring checkpoint."))
 
     def _observe_variety(self, variety: float, measured: ev.MetricMeasured) -> ev.Warning | None:
         self.highest_variety = max(self.highest_variety, variety)
