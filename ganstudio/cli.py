@@ -493,6 +493,7 @@ def _command_nearest(args: argparse.Namespace) -> int:
 
 def _command_score(args: argparse.Namespace) -> int:
     from .core.generate import load_generator
+    from .core.printable import printable_name
     from .core.score import score_generator
     from .core.sinks import epochs_done
     generator = load_generator(args.run, args.checkpoint, args.device)
@@ -520,6 +521,8 @@ def _command_score(args: argparse.Namespace) -> int:
     print(f"  variety:           {result.variety:.2f} of the training pictures' spread")
     figure = result.memorisation
     print(f"  memorisation:      {figure.figure:.2f}, {figure.verdict}")
+    print(f"  nearest to a training picture: seed {figure.closest_seed} ({figure.closest_distance:.4f} from "
+          f"{printable_name(figure.closest_picture)}); `ganstudio nearest RUN --seed {figure.closest_seed}` shows them")
     return 0
 
 

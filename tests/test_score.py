@@ -35,6 +35,8 @@ def test_the_command_prints_kid_its_spread_why_there_is_no_frechet_distance_and_
     frechet_line = next(line for line in lines if "Fréchet distance:" in line)
     assert "the training set holds 40 pictures, and below 2,000 its estimate is too biased" in frechet_line
     assert any(line.strip().startswith("memorisation:") for line in lines)
+    nearest = next(line for line in lines if "nearest to a training picture: seed 1000000" in line)
+    assert "`ganstudio nearest RUN --seed 1000000" in nearest
 
 
 def test_as_json_the_figures_are_those_of_the_live_score(trained_run, run_cache, capsys):
