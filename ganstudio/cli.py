@@ -215,7 +215,10 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
                        help="where to train (default: auto, the GPU if there is one)")
     train.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed (default: 0)")
-    train.add_argument("--run", metavar="DIR", help="run folder (default: a new folder under the user data folder)")
+    # --run-dir is the spelling torchrun lets through: its own parser takes --run as an abbreviation of --run-path.
+    train.add_argument("--run", "--run-dir", dest="run", metavar="DIR",
+                       help="run folder (default: a new folder under the user data folder); --run-dir is the same, "
+                            "and the one to use under torchrun")
     train.add_argument("--width", type=_positive_int, metavar="N",
                        help="base channel count of both networks (default: the model's own for the device)")
     train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
@@ -231,7 +234,9 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="continue a run exactly where it stopped",
                                  description="Continue a run from its latest checkpoint. Epochs and steps are "
                                              "totals; minutes are more minutes.")
-    resume.add_argument("run", metavar="RUN", help="the run folder")
+    resume.add_argument("run", metavar="RUN", nargs="?", help="the run folder")
+    resume.add_argument("--run-dir", "--run", dest="run_dir", metavar="DIR",
+                        help="the run folder, given as an option (the same as RUN; for torchrun command lines)")
     _add_target_options(resume, " in total")
     resume.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
 
@@ -312,7 +317,7 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                     "picture's name and size, saved as .png.")
     weights_source = translate.add_mutually_exclusive_group(required=True)
     weights_source.add_argument("--weights", metavar="FILE", help="a generator file (.pth or .safetensors)")
-    weights_source.add_argument("--run", metavar="RUN", help="an image-to-image run folder")
+    weights_source.add_argument("--run", "--run-dir", dest="run", metavar="RUN", help="an image-to-image run folder")
     translate.add_argument("--direction", choices=("AtoB", "BtoA"),
                            help="with --run: A to B (default) or B to A; a generator file converts one way only")
     translate.add_argument("--input", required=True, metavar="PATH", help="a picture, a folder or a zip")
@@ -338,19 +343,24 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
     export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
-    bench = commands.add_parser("bench", help="measure training speed against a plain PyTorch loop",
-                                description="Time our DCGAN training against a textbook PyTorch loop of the same "
-                                            "architecture and batch, on this machine.")
-    bench.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256), help="image size (default: 64)")
-    bench.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="batch size (default: 64)")
-    bench.add_argument("--width", type=_positive_int, default=64, metavar="N", help="base channel count (default: 64)")
-    bench.add_argument("--steps", type=_positive_int, default=10, metavar="N", help="timed steps per repeat (default: 10)")
-    bench.add_argument("--repeats", type=_positive_int, default=5, metavar="N", help="repeats; the median is reported")
+    bench = commands.add_parser(
+        "bench", help="measure every model's speed against the same work done the textbook way",
+        description="Time each model's declared cases (training, generation, conversion at 256 and 1024 px, peak "
+                    "memory on CUDA) beside the same work done the textbook way in plain PyTorch, on this machine.")
+    bench.add_argument("--models", nargs="+", metavar="NAME", help="only these models (default: every one)")
+    bench.add_argument("--sizes", nargs="+", type=_positive_int, metavar="PX",
+                       help="only the declared cases at these sizes (default: every one)")
+    bench.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
+                       help="timed repeats of each side; the median is reported (default: 3)")
+    bench.add_argument("--seconds", type=_positive_float, default=2.0, metavar="S",
+                       help="least seconds a repeat lasts (default: 2)")
+    bench.add_argument("--tiny", action="store_true",
+                       help="every case shrunk to 32 px and tiny widths: checks each path in seconds, measures nothing")
     bench.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
     bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                       help="our loop's precision (default: auto, as training uses; the textbook loop is always fp32)")
+                       help="our side's precision (default: auto, as training uses; the textbook side is always fp32)")
     bench.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="CPU threads for both loops (default: torch's own choice); 1 steadies figures on a busy machine")
+                       help="CPU threads for both sides (default: torch's own choice); 1 steadies figures on a busy machine")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -365,8 +375,9 @@ class _InterruptHandler:
     def _handle(self, signum, frame) -> None:
         if self.control.stop_requested:
             raise KeyboardInterrupt
-        print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
-              file=sys.stderr, flush=True)
+        if os.environ.get("RANK", "0") in ("", "0"):  # under torchrun, rank 0 speaks for every process
+            print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
+                  file=sys.stderr, flush=True)
         self.control.request_stop()
 
     def __enter__(self) -> "_InterruptHandler":
@@ -543,12 +554,18 @@ def _command_animate(args: argparse.Namespace) -> int:
 
 def _command_bench(args: argparse.Namespace) -> int:
     from .core.bench import format_results, run_bench
+    from .core.errors import ConfigError
+    from .core.registry import recipes
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    results = run_bench(size=args.size, batch_size=args.batch_size, width=args.width, steps=args.steps,
-                        repeats=args.repeats, device=args.device, precision=args.precision,
-                        progress=None if args.json else print)
+    known = [recipe.name for recipe in recipes() if recipe.bench_cases]
+    unknown = [name for name in args.models or [] if name not in known]
+    if unknown:
+        raise ConfigError(f"No benchmark for {', '.join(unknown)}; the models with one are {', '.join(known)}.")
+    results = run_bench(models=args.models, sizes=args.sizes, repeats=args.repeats, seconds=args.seconds, device=args.device,
+                        precision=args.precision, tiny=args.tiny,
+                        progress=None if args.json else (lambda text: print(text, file=sys.stderr, flush=True)))
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     return 0
 
@@ -705,11 +722,22 @@ def main(argv: list[str] | None = None) -> int:
         return _unexpected_error(error, argv)
 
 
+def _check_resume_folder(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """resume takes its folder as RUN or as --run-dir DIR: exactly one of them."""
+    if args.run and args.run_dir and Path(args.run).expanduser().resolve() != Path(args.run_dir).expanduser().resolve():
+        parser.error("give the run folder once: as RUN or as --run-dir, not both")
+    args.run = args.run or args.run_dir
+    if not args.run:
+        parser.error("give the run folder to continue: ganstudio resume RUN (or --run-dir RUN)")
+
+
 def _run_command(argv: list[str]) -> int:
     """Parse `argv` and run its command; errors the user can fix become their sentence here."""
     # Listing the models imports torch (seconds); only the train command needs them.
     parser = build_parser(with_models="train" in argv)
     args = parser.parse_args(argv)
+    if args.command == "resume":
+        _check_resume_folder(parser, args)
     if args.command == "train":
         _check_model_arguments(parser, args)
     if args.command is None:

@@ -93,8 +93,9 @@ def test_a_seed_names_the_same_picture_in_any_batch(pictures, tmp_path):
     together = generator.images_for_seeds([5, 9])
     alone = generator.images_for_seeds([9])
     assert together.shape == (2, 64, 64, 3) and together.dtype.name == "uint8"
-    assert (together[1] == alone[0]).all()
-    assert not (together[0] == together[1]).all()
+    # The same picture, up to one level of rounding where a convolution sums a batch in another order.
+    assert abs(together[1].astype(int) - alone[0].astype(int)).max() <= 1
+    assert abs(together[0].astype(int) - together[1].astype(int)).max() > 8
 
 
 def test_missing_weights_are_a_plain_sentence(monkeypatch):

@@ -21,7 +21,7 @@ from ..losses import discriminator_losses, generator_loss
 from ..models.fastgan import FastGANGenerator, ProjectedDiscriminator
 from ..precision import autocast, make_scaler
 from ..registry import register
-from .base import GeneratingRecipe
+from .base import BenchCase, GeneratingRecipe
 from .options import sample_average_option, size_preset_option
 
 # Projected GAN's optimiser: Adam without momentum on the first moment (beta1 0), which keeps the
@@ -65,6 +65,7 @@ class FastGANRecipe(GeneratingRecipe):
     stat_names = ("D(x)", "D(G(z))")
     visual_names = ("fake",)
     sizes = (64, 128, 256, 512, 1024)
+    bench_cases = tuple(BenchCase(size, 16, (("preset", "standard"),)) for size in (64, 128, 256))
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
@@ -107,34 +108,47 @@ class FastGANRecipe(GeneratingRecipe):
         return (sum(p.numel() for p in self.generator.parameters())
                 + sum(p.numel() for p in self.discriminator.trained_parameters()))
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.optimizer_g, "discriminator": self.optimizer_d}
+
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real = batches[0]
         batch_size = real.shape[0]
         latents = torch.randn(batch_size, self.latent_dim, device=self.device)
+        parts = list(self.parts(real, latents))  # one (weight, pieces) per micro-batch: see recipes/base.py
 
-        with autocast(self.device, self.precision):
-            fake = self.generator(latents)
-            real_logits = self.discriminator(diff_augment(real))
-            fake_logits = self.discriminator(diff_augment(fake.detach()))
-            loss_real, loss_fake = discriminator_losses("hinge", real_logits, fake_logits)
         self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(loss_real + loss_fake).backward()
+        fakes, d_values, g_value = [], 0.0, 0.0
+        for weight, (real_part, latent_part) in parts:
+            with autocast(self.device, self.precision):
+                fake = self.generator(latent_part)
+                real_logits = self.discriminator(diff_augment(real_part))
+                fake_logits = self.discriminator(diff_augment(fake.detach()))
+                loss_real, loss_fake = discriminator_losses("hinge", real_logits, fake_logits)
+            self.scaler_d.scale((loss_real + loss_fake) * weight).backward()
+            fakes.append(fake)
+            d_values = d_values + weight * torch.stack([
+                loss_real.detach(), loss_fake.detach(),
+                real_logits.detach().float().mean(), fake_logits.detach().float().mean()])
         self.scaler_d.step(self.optimizer_d)
         self.scaler_d.update()
 
-        heads = self.discriminator.heads
-        heads.requires_grad_(False)  # G's step needs gradients to the pictures only
-        with autocast(self.device, self.precision):
-            loss_g = generator_loss("hinge", self.discriminator(diff_augment(fake)))
+        trained = self.discriminator.trained_parameters()
+        for parameter in trained:  # G's step needs gradients to the pictures only
+            parameter.requires_grad_(False)
         self.optimizer_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
+        for (weight, _), fake in zip(parts, fakes):
+            with autocast(self.device, self.precision):
+                loss_g = generator_loss("hinge", self.discriminator(diff_augment(fake)))
+            self.scaler_g.scale(loss_g * weight).backward()
+            g_value = g_value + weight * loss_g.detach()
         self.scaler_g.step(self.optimizer_g)
         self.scaler_g.update()
-        heads.requires_grad_(True)
+        for parameter in trained:
+            parameter.requires_grad_(True)
 
         self.sampler.update(self.generator, images_seen + batch_size, batch_size)
-        return torch.stack([loss_real.detach(), loss_fake.detach(), loss_g.detach(),
-                            real_logits.detach().float().mean(), fake_logits.detach().float().mean()])
+        return torch.stack([d_values[0], d_values[1], g_value, d_values[2], d_values[3]])
 
     def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
         return latents_for_seeds(seeds, self.latent_dim)

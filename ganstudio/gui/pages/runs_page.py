@@ -1,7 +1,9 @@
 """The Runs page: every run in the data folder plus any opened from elsewhere; its history, gallery and actions.
 
 A run folder written by the command line or on another computer opens the same way: the page reads
-only config.json, metrics.jsonl, samples/ and checkpoints/, on a worker thread.
+only config.json, metrics.jsonl, samples/ and checkpoints/, on a worker thread. A run still being
+written (its last session has not finished: the command line, torchrun) is followed: read again
+whenever its metrics.jsonl grows, so its plot and gallery move as it trains.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -31,6 +33,12 @@ NO_RUN_CHOSEN_WORDS = ("Choose a run in the list to see its losses and samples, 
                        "pictures with it.")
 NO_RUNS_WORDS = ("A run chosen in the list shows here: its settings, losses and sample grids, with buttons to "
                  "continue its training or to make pictures with it.")
+
+# How often a followed run's metrics.jsonl is looked at (one stat of the file; it is read only when it changed).
+# Step events are written every quarter second or so, sample grids every few epochs: 2 s keeps the plot
+# current without rereading a long history more than needed.
+FOLLOW_INTERVAL_MS = 2000
+
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
 
@@ -115,6 +123,10 @@ class RunsPage(QWidget):
         self.details: RunDetails | None = None
         self._wanted: str | None = None
         self._listing = 0
+        self._followed_stamp: tuple[int, int] | None = None  # size and time of the shown run's metrics.jsonl
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_INTERVAL_MS)
+        self._follow_timer.timeout.connect(self._look_at_followed_run)
         self._build()
         workspace.runs_changed.connect(self.refresh)
         self.refresh()
@@ -340,7 +352,51 @@ class RunsPage(QWidget):
             self.plot.fit_all()
         self.gallery.load_samples(details.samples)
         self._enable_actions(True)
+        self._follow(details)
         self.details_shown.emit()
+
+    # -- following a run that is being written ------------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        return self._follow_timer.isActive()
+
+    @staticmethod
+    def _stamp(folder: RunFolder) -> tuple[int, int] | None:
+        try:
+            info = folder.metrics_path.stat()
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def _follow(self, details: RunDetails) -> None:
+        """Follow the shown run while its last session has not said it finished."""
+        self._followed_stamp = self._stamp(details.folder)
+        if details.finished is None:
+            self._follow_timer.start()
+        else:
+            self._follow_timer.stop()
+
+    def _look_at_followed_run(self) -> None:
+        details = self.details
+        if details is None:
+            self._follow_timer.stop()
+            return
+        stamp = self._stamp(details.folder)
+        if stamp == self._followed_stamp:
+            return
+        self._followed_stamp = stamp
+        path = str(details.folder.path)
+
+        def read(task) -> RunDetails:
+            return read_details(path)
+
+        def shown(fresh: RunDetails) -> None:
+            if self.details is not None and self.details.folder.path == fresh.folder.path:
+                self._show_details(fresh)  # unless another run was chosen while this one was read
+
+        # A read that fails (the file replaced mid-read) is simply tried again at the file's next change.
+        self.workspace.io_tasks.submit(read, shown, lambda message: None, name="run-follow")
 
     def continue_training(self) -> None:
         if self.details is None:
