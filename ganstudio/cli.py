@@ -285,7 +285,8 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                     "on the same features where the set and --count hold 2,000 pictures or more, and how near the "
                     "pictures come to copying training ones.")
     score.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
-    score.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest (checkpoints/best.pt, say)")
+    score.add_argument("--checkpoint", metavar="FILE",
+                       help="a checkpoint other than the latest (checkpoints/best.pt, say)")
     score.add_argument("--count", type=_positive_int, default=500, metavar="N",
                        help="how many generated pictures to score (default: 500, under a minute on a CPU)")
     score.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -660,7 +661,8 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
-            "generate": _command_generate, "nearest": _command_nearest, "score": _command_score, "animate": _command_animate,
+            "generate": _command_generate, "nearest": _command_nearest, "animate": _command_animate,
+            "score": _command_score,
             "translate": _command_translate, "export-generator": _command_export_generator, "bench": _command_bench}
 
 

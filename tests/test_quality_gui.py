@@ -9,7 +9,7 @@ from conftest import tiny_config
 from gui_helpers import FakeEngine
 from ganstudio.core import events as ev
 from ganstudio.core.runs import RunFolder
-from ganstudio.core.sinks import JsonlSink, TeeSink
+from ganstudio.core.sinks import JsonlSink
 
 HEALTH = "Quality has not improved for 8 checks: a good time to stop."
 

@@ -1,4 +1,4 @@
-"""`ganstudio score`: a trained generator's KID, Fréchet distance and memorisation figure against its own training pictures.
+"""`ganstudio score`: a generator's KID, Fréchet distance and memorisation figure against its own training pictures.
 
 The KID is the live score's (core/metrics/kid.py): the same Lite1 features, the same fixed choice of real
 pictures, samples from the same fixed seeds, so the number printed for a checkpoint sits on the run's plot.
