@@ -1,7 +1,8 @@
 """`ganstudio score`: a generator's KID, Fréchet distance and memorisation figure against its own training pictures.
 
-The KID is the live score's (core/metrics/kid.py): the same Lite1 features, the same fixed choice of real
-pictures, samples from the same fixed seeds, so the number printed for a checkpoint sits on the run's plot.
+The KID is the live score's (core/metrics/kid.py): the same Lite1 features, samples from the same fixed
+seeds, real pictures chosen the same way, but more of both than a CPU check takes, so the number printed
+for a checkpoint is a steadier estimate of the point on the run's plot.
 The Fréchet distance fits a Gaussian to 1,280 features a side, whose covariance is estimated badly from
 fewer pictures than that: from 500 it is not even of full rank, and the distance's bias grows as the count
 falls (Chong and Forsyth 2020 measure FID's bias falling as 1/N), so below MIN_FRECHET pictures a side the
