@@ -1,4 +1,4 @@
-"""The ganstudio command: train, resume, check, generate, nearest, animate, translate, export, bench; alone, the app.
+"""The ganstudio command: train, resume, check, generate, nearest, score, animate, translate, export, bench; alone, the app.
 
 Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr) or a fault inside GAN
 Studio (one sentence naming the log that holds the details), 2 a usage error, 130 interrupted before anything
@@ -278,6 +278,20 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     nearest.add_argument("--json", action="store_true", help="print the comparison as JSON")
     nearest.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
+    score = commands.add_parser(
+        "score", help="measure a trained model's quality: KID, Fréchet distance, memorisation",
+        description="Score a run's generator against its own training pictures: KID x 1,000 on pretrained "
+                    "EfficientNet-Lite1 features (lower is better, about 0 looks like the data), a Fréchet distance "
+                    "on the same features where the set and --count hold 2,000 pictures or more, and how near the "
+                    "pictures come to copying training ones.")
+    score.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
+    score.add_argument("--checkpoint", metavar="FILE",
+                       help="a checkpoint other than the latest (checkpoints/best.pt, say)")
+    score.add_argument("--count", type=_positive_int, default=500, metavar="N",
+                       help="how many generated pictures to score (default: 500, under a minute on a CPU)")
+    score.add_argument("--json", action="store_true", help="print the figures as JSON")
+    score.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+
     animate = commands.add_parser(
         "animate", help="make a looping morph from one seed's picture to another's",
         description="Write a GIF or MP4 that morphs from the picture of one seed to the picture of another and "
@@ -489,6 +503,41 @@ def _command_nearest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_score(args: argparse.Namespace) -> int:
+    from .core.generate import load_generator
+    from .core.printable import printable_name
+    from .core.score import score_generator
+    from .core.sinks import epochs_done
+    generator = load_generator(args.run, args.checkpoint, args.device)
+    stages = {"decoding": "decoding the training pictures", "real": "features of the training pictures",
+              "features": "distances among the training pictures", "generated": "generated pictures"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r{stages.get(stage, stage)}: {done:,} of {total:,}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    result = score_generator(generator, args.count, progress)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+        return 0
+    print(f"Run {result.run}, {result.checkpoint} ({epochs_done(result.epoch)}, step {result.step:,}): "
+          f"{result.generated_count:,} generated pictures against {result.real_count:,} of the "
+          f"{result.training_count:,} training pictures")
+    print(f"  KID x 1,000:       {result.kid:.1f} (spread over subsets {result.kid_spread:.1f}; lower is better, "
+          "about 0 looks like the training pictures)")
+    if result.frechet is not None:
+        print(f"  Fréchet distance:  {result.frechet:.2f} (lower is better)")
+    else:
+        print(f"  Fréchet distance:  {result.frechet_note}")
+    print(f"  variety:           {result.variety:.2f} of the training pictures' spread")
+    figure = result.memorisation
+    print(f"  memorisation:      {figure.figure:.2f}, {figure.verdict}")
+    print(f"  nearest to a training picture: seed {figure.closest_seed} ({figure.closest_distance:.4f} from "
+          f"{printable_name(figure.closest_picture)}); `ganstudio nearest RUN --seed {figure.closest_seed}` shows them")
+    return 0
+
+
 def _command_animate(args: argparse.Namespace) -> int:
     from .core.animation import animate_run
 
@@ -613,6 +662,7 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
             "generate": _command_generate, "nearest": _command_nearest, "animate": _command_animate,
+            "score": _command_score,
             "translate": _command_translate, "export-generator": _command_export_generator, "bench": _command_bench}
 
 

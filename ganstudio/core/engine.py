@@ -29,7 +29,9 @@ from .distributed import Processes, is_collective_failure
 from .errors import CheckpointError, ConfigError, DataError, DeviceError, GanStudioError, TrainingDiverged
 from .fileio import atomic_write_text
 from .precision import resolve_precision
+from .quality import QualityWatch
 from .recipes.base import BatchSplit
+from .replay import replay_run
 from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
@@ -103,6 +105,7 @@ class _Trainer:
         self.checkpointer: Checkpointer | None = None
         self.measurements = BackgroundMeasurements(self._emit_from_any_thread)
         self.metrics: list = []
+        self.quality_watch: QualityWatch | None = None  # the health line, built with the metrics
         # Under torchrun, this process's place among the run's; every process trains, rank 0 alone writes.
         self.processes = Processes.from_environment()
         if not self.processes.is_main:
@@ -120,8 +123,27 @@ class _Trainer:
         if metric is None or not metric.ranks_checkpoints or self.checkpointer is None:
             return
         score_name = metric.value_names[0]
-        self.checkpointer.offer_best(measured.step, score_name, measured.values[score_name],
-                                     metric.higher_is_better)
+        score = measured.values[score_name]
+        best = self.checkpointer.offer_best(measured.step, score_name, score, metric.higher_is_better)
+        if best is not None:
+            self.emit(ev.BestCheckpoint(step=measured.step, epoch=measured.epoch, score_name=score_name,
+                                        score=score, path=str(best)))
+        if self.quality_watch is not None and self.quality_watch.score_name == score_name:
+            for warning in self.quality_watch.observe(measured):
+                self.emit(warning)
+
+    def _quality_watch(self, continued_from: int | None) -> QualityWatch | None:
+        """The health line of the metric that ranks checkpoints. A continue first replays the checks its history
+        holds up to its checkpoint (saying nothing), so the count goes on and a warning given is not given again."""
+        ranking = next((metric for metric in self.metrics if metric.ranks_checkpoints), None)
+        if ranking is None:
+            return None
+        watch = QualityWatch(ranking.value_names[0], ranking.higher_is_better)
+        if continued_from is not None:
+            for measured in replay_run(self.folder.metrics_path).metrics:
+                if measured.name == ranking.name and measured.step <= continued_from:
+                    watch.observe(measured)
+        return watch
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -302,6 +324,8 @@ class _Trainer:
             self._restore(checkpoint, state)
             if self.checkpointer is not None:
                 self.checkpointer.last_step = state.step
+        if self.processes.is_main:  # only rank 0 measures, and only it writes the run's history
+            self.quality_watch = self._quality_watch(state.step if checkpoint is not None else None)
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         return state

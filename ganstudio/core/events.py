@@ -128,6 +128,18 @@ class MetricMeasured(Event):
 
 
 @dataclass(frozen=True)
+class BestCheckpoint(Event):
+    """The quality score of `step` is the best so far: that step's checkpoint is now checkpoints/best.pt."""
+
+    kind: ClassVar[str] = "best"
+    step: int
+    epoch: int
+    score_name: str  # "KID ×10³"
+    score: float
+    path: str
+
+
+@dataclass(frozen=True)
 class Paused(Event):
     kind: ClassVar[str] = "paused"
     step: int
@@ -174,7 +186,7 @@ class RunFinished(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (DataProgress, DatasetReady, RunStarted, StepProgress, EpochEnded, SamplesSaved,
-                CheckpointSaved, MetricMeasured, Paused, Resumed, Warning, RunFinished)
+                CheckpointSaved, MetricMeasured, BestCheckpoint, Paused, Resumed, Warning, RunFinished)
 }
 
 

@@ -9,6 +9,7 @@ from pathlib import Path, PureWindowsPath
 from . import events as ev
 from .runs import RunFolder, SampleFile
 from .sinks import read_metrics
+from .training.checkpointer import BEST_NAME, read_best
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,8 @@ class RunHistory:
     step (steps, epochs, sample grids, checkpoints) is replaced: `steps`, `epochs`, `samples` and
     `checkpoints` each have strictly increasing steps. `started` is the last segment's RunStarted (its
     loss_names and stat_names say what to plot); `finished` is how the last segment ended, None when it
-    crashed or still runs; `segments` counts the RunStarted events.
+    crashed or still runs; `segments` counts the RunStarted events. `best` is the last BestCheckpoint: the
+    checkpointer keeps best.pt across a continue, so a best from before the continue still stands.
     """
 
     steps: tuple[ev.StepProgress, ...] = ()
@@ -29,6 +31,7 @@ class RunHistory:
     checkpoints: tuple[ev.CheckpointSaved, ...] = ()
     metrics: tuple[ev.MetricMeasured, ...] = ()
     warnings: tuple[ev.Warning, ...] = ()
+    best: ev.BestCheckpoint | None = None
     started: ev.RunStarted | None = None
     finished: ev.RunFinished | None = None
     segments: int = 0
@@ -53,6 +56,7 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
     metrics: list[ev.MetricMeasured] = []
     stepped = (steps, epochs, samples, checkpoints, metrics)
     warnings: list[ev.Warning] = []
+    best: ev.BestCheckpoint | None = None
     started: ev.RunStarted | None = None
     finished: ev.RunFinished | None = None
     segments = 0
@@ -84,14 +88,29 @@ def replay_events(events: list[ev.Event]) -> RunHistory:
             finished = event
         elif isinstance(event, ev.Warning):
             warnings.append(event)
+        elif isinstance(event, ev.BestCheckpoint):
+            best = event
     return RunHistory(steps=tuple(steps), epochs=tuple(epochs), samples=tuple(samples),
-                      checkpoints=tuple(checkpoints), metrics=tuple(metrics), warnings=tuple(warnings),
+                      checkpoints=tuple(checkpoints), metrics=tuple(metrics), warnings=tuple(warnings), best=best,
                       started=started, finished=finished, segments=segments)
 
 
 def replay_run(metrics_path: str | Path) -> RunHistory:
     """The standing history of the metrics.jsonl at `metrics_path`; empty when there is none yet."""
     return replay_events(read_metrics(metrics_path))
+
+
+def standing_best(folder: RunFolder, history: RunHistory) -> ev.BestCheckpoint | None:
+    """The run's best checkpoint as checkpoints/lineage.json records it (None when there is no best.pt), with its
+    epoch from the history's checkpoints; -1 for the epoch when the history does not know it (a lost metrics.jsonl)."""
+    best = read_best(folder)
+    if best is None:
+        return None
+    epochs = {event.step: event.epoch for event in history.checkpoints}
+    if history.best is not None:
+        epochs.setdefault(history.best.step, history.best.epoch)
+    return ev.BestCheckpoint(step=best["step"], epoch=epochs.get(best["step"], -1), score_name=best["score_name"],
+                             score=best["score"], path=str(folder.checkpoints_dir / BEST_NAME))
 
 
 def sample_files(folder: RunFolder, history: RunHistory) -> list[SampleFile]:

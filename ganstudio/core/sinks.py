@@ -83,10 +83,23 @@ class ConsoleSink:
             self._print(f"checkpoint: {event.path}")
         elif isinstance(event, ev.MetricMeasured):
             self._print(f"{event.name} at step {event.step:,}: {_format_values(event.values)}")
+        elif isinstance(event, ev.BestCheckpoint):
+            self._print(best_sentence(event))
         elif isinstance(event, ev.Warning):
             self._print(f"warning: {event.message}")
         elif isinstance(event, ev.RunFinished):
             self._print(finished_sentence(event))
+
+
+def best_words(best: ev.BestCheckpoint) -> str:
+    """'Best so far: epoch 31 (KID ×10³ 12.3)', as the app shows it; by step when the epoch is not known (< 0)."""
+    when = f"epoch {best.epoch:,}" if best.epoch >= 0 else f"step {best.step:,}"
+    return f"Best so far: {when} ({best.score_name} {best.score:.1f})"
+
+
+def best_sentence(best: ev.BestCheckpoint) -> str:
+    """The command line's words: the app's, with the step and the file that keeps it."""
+    return f"{best_words(best)}, step {best.step:,}, kept as checkpoints/best.pt"
 
 
 def finished_sentence(event: ev.RunFinished) -> str:

@@ -79,6 +79,7 @@ class TrainingSession(QObject):
     samples_saved = Signal(object)        # ev.SamplesSaved
     checkpoint_saved = Signal(object)     # ev.CheckpointSaved
     metric_measured = Signal(object)      # ev.MetricMeasured
+    best_checkpoint = Signal(object)      # ev.BestCheckpoint
     paused = Signal(object)               # ev.Paused
     resumed = Signal(object)              # ev.Resumed
     warning_raised = Signal(object)       # ev.Warning
@@ -216,6 +217,8 @@ class TrainingSession(QObject):
             self.checkpoint_saved.emit(item)
         elif isinstance(item, ev.MetricMeasured):
             self.metric_measured.emit(item)
+        elif isinstance(item, ev.BestCheckpoint):
+            self.best_checkpoint.emit(item)
         elif isinstance(item, ev.Paused):
             self._set_state("stopping" if stopping else "paused")
             self.paused.emit(item)

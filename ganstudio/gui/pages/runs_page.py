@@ -19,9 +19,9 @@ from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView,
 from ...core import events as ev
 from ...core.config import RunConfig
 from ...core.errors import ConfigError
-from ...core.replay import replay_run, sample_files
+from ...core.replay import replay_run, sample_files, standing_best
 from ...core.runs import RunFolder, SampleFile, list_runs
-from ...core.sinks import epochs_done
+from ...core.sinks import best_words, epochs_done
 from ..widgets.common import button, card, label
 from .training import tidy_target
 from ..widgets.gallery import SampleGallery
@@ -64,6 +64,7 @@ class RunDetails:
     last_checkpoint: ev.CheckpointSaved | None = None
     checkpoints: int = 0
     samples: list[SampleFile] = field(default_factory=list)
+    best: ev.BestCheckpoint | None = None
 
 
 def gather_runs(extra: list[str]) -> list[RunRow]:
@@ -94,7 +95,7 @@ def read_details(path: str) -> RunDetails:
     return RunDetails(folder, config, history.started, steps=list(history.steps), metrics=list(history.metrics),
                       finished=history.finished,
                       last_checkpoint=history.last_checkpoint, checkpoints=len(folder.checkpoints()),
-                      samples=sample_files(folder, history))
+                      samples=sample_files(folder, history), best=standing_best(folder, history))
 
 
 def describe_age(modified: float) -> str:
@@ -329,6 +330,8 @@ class RunsPage(QWidget):
             lines.append(f"Saved at step {saved.step:,} ({epochs_done(saved.epoch)}){trained}")
         elif details.checkpoints == 0:
             lines.append("No checkpoint yet: nothing to continue or generate from.")
+        if details.best is not None:
+            lines.append(f"{best_words(details.best)}, kept as checkpoints/best.pt")
         if details.finished is not None:
             status = {"completed": "finished its target", "stopped": "was stopped", "time_limit": "used its time",
                       "error": "stopped with a problem", "diverged": "diverged"}.get(details.finished.reason, "")

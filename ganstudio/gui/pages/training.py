@@ -15,9 +15,9 @@ from PySide6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QSplitter,
 
 from ...core import events as ev
 from ...core.config import RunConfig
-from ...core.replay import replay_run, sample_files
+from ...core.replay import replay_run, sample_files, standing_best
 from ...core.runs import RunFolder
-from ...core.sinks import epochs_done, format_speed
+from ...core.sinks import best_words, epochs_done, format_speed
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..widgets.common import button, card, label
@@ -306,7 +306,14 @@ class TrainingPage(QWidget):
         gallery_card = card()
         gallery_layout = QVBoxLayout(gallery_card)
         gallery_layout.setContentsMargins(10, 8, 10, 8)
-        gallery_layout.addWidget(label("Samples", "h2"))
+        gallery_title = QHBoxLayout()
+        gallery_title.addWidget(label("Samples", "h2"))
+        gallery_title.addStretch(1)
+        # Empty until the quality score first marks a best checkpoint.
+        self.best_label = label("", "muted")
+        self.best_label.setToolTip("The best-scoring checkpoint so far is kept as checkpoints/best.pt in the run folder")
+        gallery_title.addWidget(self.best_label)
+        gallery_layout.addLayout(gallery_title)
         self.gallery = SampleGallery(self.workspace.io_tasks)
         gallery_layout.addWidget(self.gallery, 1)
         split.addWidget(plot_card)
@@ -324,6 +331,7 @@ class TrainingPage(QWidget):
         session.run_started.connect(mine(self._run_started))
         session.steps_progressed.connect(mine(self._show_steps))
         session.metric_measured.connect(mine(lambda event: self.plot.append_metrics([event])))
+        session.best_checkpoint.connect(mine(self.show_best))
         session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
                                                                                event.grid)))
         session.data_progressed.connect(mine(self._data_progress))
@@ -356,6 +364,8 @@ class TrainingPage(QWidget):
         # will: a continue, even from step 0, trains the steps after its start again.
         self.plot.truncate_after(event.start_step)
         self.gallery.drop_after(event.start_step)
+        if not event.start_step:
+            self.show_best(None)  # a new run has no best yet; a continue keeps the one its history showed
         verb = "Continuing" if event.start_step else "Training"
         self.subtitle.setText(self.usual_subtitle)
         self.progress_text.setText(f"{verb}: the first steps are on their way…")
@@ -398,10 +408,11 @@ class TrainingPage(QWidget):
 
         def history(task):
             standing = replay_run(folder.metrics_path)
-            return standing, sample_files(folder, standing)
+            return standing, sample_files(folder, standing), standing_best(folder, standing)
 
         def loaded(replayed) -> None:
-            standing, samples = replayed
+            standing, samples, best = replayed
+            self.show_best(best)
             if standing.started is not None:
                 started = standing.started
                 self.plot.set_series(started.loss_names, started.stat_names, started.metric_names)
@@ -419,6 +430,10 @@ class TrainingPage(QWidget):
 
         self.workspace.io_tasks.submit(history, loaded, failed, name="history", writes=False)
         return True
+
+    def show_best(self, best: ev.BestCheckpoint | None) -> None:
+        """'Best so far: epoch 31 (KID ×10³ 12.3)' above the gallery; nothing when there is no best yet."""
+        self.best_label.setText(best_words(best) if best is not None else "")
 
     def toggle_pause(self) -> None:
         state = self.session.state
