@@ -5,7 +5,7 @@ least-squares adversarial loss, plus PatchNCE, which asks each patch of a transl
 same patch of its input, in the generator's own encoder features (core/models/contrastive.py),
 rather than cycling back through a second generator. CUT also asks a B picture to come through
 unchanged by the same loss (identity NCE), weight 1 each; FastCUT drops that pass and weighs NCE 10.
-Adam at 2e-4 with beta1 0.5 for all three networks, and the reference's linear decay of the rate.
+Adam at 2e-4 with beta1 0.5 for all three networks, and CycleGAN's plan of the rate (recipes/cyclegan.py).
 Loss names follow the reference's logs.
 """
 
@@ -23,7 +23,7 @@ from ..models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenera
 from ..precision import autocast, make_scaler
 from ..registry import register
 from .base import TranslatingRecipe
-from .cyclegan import (PRESETS, fixed_pictures, learning_rate_factor, least_squares, load_size_for,
+from .cyclegan import (PRESETS, decay_target, fixed_pictures, learning_rate_factor, least_squares, load_size_for,
                        to_device_images)
 from .options import Choice, Option
 
@@ -135,7 +135,7 @@ class CUTRecipe(TranslatingRecipe):
         self.fixed_a, self.fixed_b = fixed_pictures(domain_pixels, self.config.data.size)
 
     def before_step(self, done: float, total: float | None) -> None:
-        self.lr_factor = learning_rate_factor(done, total, self.preset.constant_share)
+        self.lr_factor = learning_rate_factor(done, decay_target(self.config, total), self.preset.constant_share)
         for optimizer, base in ((self.optimizer_g, self.base_lr_g), (self.optimizer_f, self.base_lr_g),
                                 (self.optimizer_d, self.base_lr_d)):
             for group in optimizer.param_groups:

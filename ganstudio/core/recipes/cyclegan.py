@@ -100,6 +100,18 @@ def learning_rate_factor(done: float, total: float | None, constant_share: float
     return max(0.0, (total - done) / (total - decay_start))
 
 
+def decay_target(config: RunConfig, total: float | None) -> float | None:
+    """The target the learning rate decays over: the run's, except for a time target, which keeps the full rate.
+
+    A run cut by the clock is a short one that is still learning (ten CPU minutes are a few thousand steps;
+    the reference decays after 100 epochs). Measured at 400 steps, 64 px, on both demo pairs
+    (tests/measure_translation.py), the full rate throughout came closer to the truth than halving the run
+    with a decay: pixel error 0.088 against 0.094 and phase-blind 0.047 against 0.050 on day/night, 0.108
+    against 0.110 and 0.058 against 0.063 on plain/striped. Epoch and step targets keep the reference's plan.
+    """
+    return None if config.train.minutes is not None else total
+
+
 def fixed_pictures(domain_pixels: list[np.ndarray], size: int) -> list[torch.Tensor]:
     """The gallery's fixed test pictures: evenly spaced through each domain, centre windows at training size."""
     count = min(preview_count(size), *(len(pixels) for pixels in domain_pixels))  # whole columns in the grid
@@ -244,7 +256,7 @@ class CycleGANRecipe(TranslatingRecipe):
         self.fixed_a, self.fixed_b = fixed_pictures(domain_pixels, self.config.data.size)
 
     def before_step(self, done: float, total: float | None) -> None:
-        self.lr_factor = learning_rate_factor(done, total)
+        self.lr_factor = learning_rate_factor(done, decay_target(self.config, total))
         for group in self.optimizer_g.param_groups:
             group["lr"] = self.base_lr_g * self.lr_factor
         for group in self.optimizer_d.param_groups:
