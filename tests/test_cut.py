@@ -140,7 +140,8 @@ def test_the_discriminator_losses_match_the_reference_arithmetic():
 
 
 @pytest.mark.parametrize("preset", ["cut", "fastcut"])
-def test_run_writes_the_gallery_events_and_a_reference_generator(domains, tmp_path, preset):
+def test_run_writes_the_gallery_events_and_a_reference_generator(domains, tmp_path, preset, monkeypatch):
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)  # an event every step, however fast the machine
     sink = ListSink()
     result = engine.run(cut_config(*domains, tmp_path / "run", preset, steps=3), sink)
     assert result.reason == "completed" and result.step == 3
