@@ -15,9 +15,11 @@ from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
 from ganstudio.core.config import RunConfig
 from ganstudio.core.control import Control
+from ganstudio.core.errors import ConfigError, DeviceError
 from ganstudio.core.generator_files import open_generator
 from ganstudio.core.models import contrastive
 from ganstudio.core.models.translation import GeneratorSpec, ResnetGenerator
+from ganstudio.core.recipes.base import BatchSplit
 from ganstudio.core.registry import TRANSLATE, get_recipe, recipes_of_kind
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.sinks import ListSink
@@ -218,3 +220,15 @@ def test_the_image_to_image_page_offers_it_with_its_sentence(qtbot, make_window)
     index = offered.index("cut")
     assert choice.itemText(index) == get_recipe("cut").label
     assert choice.itemData(index, 3) == get_recipe("cut").summary  # Qt's ToolTipRole
+
+
+def test_a_step_in_pieces_is_refused_plainly(tmp_path):
+    """CUT does not take micro-batches (see train_step): a step in two pieces stops with a sentence instead."""
+    config = cut_config(Path("."), Path("."), Path("."), batch_size=2)
+    recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    recipe.split = BatchSplit(micro_batches=2)
+    with pytest.raises(DeviceError, match="cannot split a step into pieces: choose a smaller size or batch"):
+        recipe.train_step([torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32)], 0)
+    recipe.split = BatchSplit(rank=0, processes=2)
+    with pytest.raises(ConfigError, match="one process only"):
+        recipe.train_step([torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32)], 0)

@@ -128,10 +128,9 @@ def _patch_nce(queries: torch.Tensor, keys: torch.Tensor, pictures: int, tempera
 
 
 def nce_loss(generator: ResnetGenerator, sampler: PatchSampler, source_features: list[torch.Tensor],
-             translated: torch.Tensor, rng: torch.Generator, patches: int = PATCHES) -> torch.Tensor:
-    """The PatchNCE loss between pictures (their encoder features) and their translations, averaged over the
-    layers: the same positions are sampled in both, the translations passing through the encoder again."""
-    positions = sampler.positions(source_features, patches, rng)
+             translated: torch.Tensor, positions: list[torch.Tensor]) -> torch.Tensor:
+    """The PatchNCE loss between pictures (their encoder features) and their translations at the same sampled
+    `positions` (PatchSampler.positions), averaged over the layers; the translations pass through the encoder again."""
     keys = sampler(source_features, positions)
     queries = sampler(encode(generator, translated), positions)
     pictures = translated.shape[0]

@@ -18,8 +18,9 @@ import torch
 
 from ..config import RunConfig
 from ..imaging import make_grid, to_uint8_images
-from ..models.contrastive import PatchSampler, layer_channels, nce_loss, translate_with_features
+from ..models.contrastive import PATCHES, PatchSampler, layer_channels, nce_loss, translate_with_features
 from ..models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
+from ..errors import ConfigError, DeviceError
 from ..precision import autocast, make_scaler
 from ..registry import register
 from .base import TranslatingRecipe
@@ -144,39 +145,30 @@ class CUTRecipe(TranslatingRecipe):
             for group in optimizer.param_groups:
                 group["lr"] = base * self.lr_factor
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.optimizer_g, "sampler": self.optimizer_f, "discriminator": self.optimizer_d}
+
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real_a, real_b = (batch.contiguous(memory_format=self.memory_format) for batch in batches)
-        count = real_a.shape[0]
-        with autocast(self.device, self.precision):
-            if self.variant.identity:
-                # Real A and real B in one batch: instance norm keeps the pictures independent.
-                output, features = translate_with_features(self.generator, torch.cat([real_a, real_b]))
-                fake_b, same_b = output.split(count)
-                features_a = [feature[:count] for feature in features]
-                features_b = [feature[count:] for feature in features]
-            else:
-                fake_b, features_a = translate_with_features(self.generator, real_a)
-
-            real_scores, fake_scores = self.discriminator(torch.cat([real_b, fake_b.detach()])).split(count)
-        loss_d_real = least_squares(real_scores, 1.0)
-        loss_d_fake = least_squares(fake_scores, 0.0)
+        # Not yet in pieces or on several processes: two pieces of a batch of two gave G gradients unlike the
+        # whole batch's (in the NCE part; the GAN part agreed), cause not found. A plain stop is better than a
+        # run that trains otherwise than it says.
+        if self.split.processes != 1:
+            raise ConfigError("CUT trains on one process only: start it without torchrun.")
+        if self.split.micro_batches != 1:
+            raise DeviceError("CUT ran out of memory at this size and batch, and it cannot split a step into "
+                              "pieces: choose a smaller size or batch.")
+        # The reference's order: D steps on this step's translation, then G against the updated D; one pass of
+        # the generator serves both.
+        translated = self._translate(real_a, real_b)
+        loss_real, loss_fake = self._discriminator_losses(real_b, translated[0].detach())
         self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(0.5 * (loss_d_real + loss_d_fake)).backward()
+        self.scaler_d.scale(0.5 * (loss_real + loss_fake)).backward()
         self.scaler_d.step(self.optimizer_d)
         self.scaler_d.update()
 
         self.discriminator.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        with autocast(self.device, self.precision):
-            loss_gan = least_squares(self.discriminator(fake_b), 1.0)
-            loss_nce = nce_loss(self.generator, self.sampler, features_a, fake_b, self.patch_rng) * self.variant.nce_weight
-            losses = [loss_d_real, loss_d_fake, loss_gan, loss_nce]
-            if self.variant.identity:
-                loss_nce_y = nce_loss(self.generator, self.sampler, features_b, same_b,
-                                      self.patch_rng) * self.variant.nce_weight
-                losses.append(loss_nce_y)
-                loss_g = loss_gan + 0.5 * (loss_nce + loss_nce_y)
-            else:
-                loss_g = loss_gan + loss_nce
+        loss_g, g_values = self._generator_losses(translated)
         self.optimizer_g.zero_grad(set_to_none=True)
         self.optimizer_f.zero_grad(set_to_none=True)
         self.scaler_g.scale(loss_g).backward()
@@ -184,8 +176,40 @@ class CUTRecipe(TranslatingRecipe):
         self.scaler_g.step(self.optimizer_f)
         self.scaler_g.update()
         self.discriminator.requires_grad_(True)
-        lr = loss_g.detach().new_full((), self.base_lr_g * self.lr_factor)  # a fill, not a copy
-        return torch.stack([loss.detach().float() for loss in losses] + [lr])
+        lr = real_a.new_full((1,), self.base_lr_g * self.lr_factor)  # a fill, not a copy
+        return torch.cat([loss_real.detach()[None], loss_fake.detach()[None], g_values, lr])
+
+    def _translate(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple:
+        """Fake B and real A's encoder features, then (CUT only) B through the generator and real B's features."""
+        count = real_a.shape[0]
+        with autocast(self.device, self.precision):
+            if not self.variant.identity:
+                fake_b, features_a = translate_with_features(self.generator, real_a)
+                return fake_b, features_a
+            # Real A and real B in one batch: instance norm keeps the pictures independent.
+            output, features = translate_with_features(self.generator, torch.cat([real_a, real_b]))
+        fake_b, same_b = output.split(count)
+        return (fake_b, [feature[:count] for feature in features], same_b, [feature[count:] for feature in features])
+
+    def _discriminator_losses(self, real_b: torch.Tensor, fake_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        count = real_b.shape[0]
+        with autocast(self.device, self.precision):
+            real_scores, fake_scores = self.discriminator(torch.cat([real_b, fake_b])).split(count)
+        return least_squares(real_scores, 1.0), least_squares(fake_scores, 0.0)
+
+    def _generator_losses(self, translated: tuple) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's whole loss and its reported parts (detached): GAN, NCE and (CUT only) NCE_Y."""
+        pairs = [(translated[1], translated[0])]  # (source features, translation)
+        if self.variant.identity:
+            pairs.append((translated[3], translated[2]))
+        with autocast(self.device, self.precision):
+            loss_gan = least_squares(self.discriminator(translated[0]), 1.0)
+            nce = [nce_loss(self.generator, self.sampler, features, translation,
+                            self.sampler.positions(features, PATCHES, self.patch_rng)) * self.variant.nce_weight
+                   for features, translation in pairs]
+        # CUT averages NCE and NCE_Y (the reference's loss_NCE_both); FastCUT has NCE alone.
+        loss_g = loss_gan + sum(nce) / len(nce)
+        return loss_g, torch.stack([loss_gan.detach(), *(loss.detach() for loss in nce)])
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
