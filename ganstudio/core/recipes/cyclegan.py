@@ -107,7 +107,10 @@ def decay_target(config: RunConfig, total: float | None) -> float | None:
     the reference decays after 100 epochs). Measured at 400 steps, 64 px, on both demo pairs
     (tests/measure_translation.py), the full rate throughout came closer to the truth than halving the run
     with a decay: pixel error 0.088 against 0.094 and phase-blind 0.047 against 0.050 on day/night, 0.108
-    against 0.110 and 0.058 against 0.063 on plain/striped. Epoch and step targets keep the reference's plan.
+    against 0.110 and 0.058 against 0.063 on plain/striped. At --minutes 4 (about 210 steps on a loaded
+    core) it was mixed: day/night 0.106 against 0.107 and 0.057 against 0.063, but plain/striped 0.116
+    against 0.104 and 0.064 against 0.062. One seed each: weak evidence, three comparisons of four for it.
+    Epoch and step targets keep the reference's plan.
     """
     return None if config.train.minutes is not None else total
 
