@@ -5,7 +5,7 @@ generator such as the published horse2zebra.pth; any translating model's run, as
 directions), then `Translator.translate_picture` for one
 picture or `translate_folder` for many, with a progress callback and a cancel check. Pictures keep
 their size and aspect ratio: the generator needs sides that are a multiple of 4, so edges are
-mirrored out to the next multiple and cut off again afterwards. A picture too large to convert in
+mirrored out to the next multiple and trimmed off again afterwards. A picture too large to convert in
 one piece within the memory budget is converted in overlapping tiles, blended where they overlap.
 """
 
@@ -155,7 +155,7 @@ class Translator:
                     torch.cuda.empty_cache()
 
     def _whole(self, image: torch.Tensor) -> torch.Tensor:
-        """One picture, its sides mirrored out to what the generator needs and the result cut back."""
+        """One picture, its sides mirrored out to what the generator needs and the result trimmed back."""
         height, width = image.shape[-2:]
         target_h = max(MIN_SIDE, -(-height // SIZE_MULTIPLE) * SIZE_MULTIPLE)
         target_w = max(MIN_SIDE, -(-width // SIZE_MULTIPLE) * SIZE_MULTIPLE)

@@ -24,7 +24,7 @@ DRAIN_INTERVAL_MS = 30
 # A worker with nothing to do for this long ends. Every thread that runs a torch operation gets
 # its own OpenMP team, which lives as long as the thread; GNU OpenMP counts those idle teams and,
 # once they outnumber the cores, stops busy-waiting in the training thread's team too. A worker kept
-# forever after the Generate page drew one preview cut a 2-core machine's next training run from
+# forever after the Generate page drew one preview slowed a 2-core machine's next training run from
 # 289 to 215-240 images/s; starting a thread again after a pause costs well under a millisecond.
 WORKER_IDLE_SECONDS = 2.0
 

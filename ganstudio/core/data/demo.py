@@ -192,3 +192,48 @@ def make_demo_set(name: str, size: int) -> np.ndarray:
     if name in ("day", "night"):
         return make_day_night_images(name, size)
     raise ValueError(f"unknown demo set {name!r}")
+
+
+# A second image-to-image pair of another character: texture, not light. Domain A ('plain') is a flat
+# shape on a pale background; domain B ('striped') is the same shape filled with stripes of its own hue,
+# like horse to zebra. The stripes always run at STRIPE_ANGLE and are anchored at the shape's centre, so
+# every plain picture has one true striped picture (a circle shows no angle of its own to follow), and a
+# phase-blind error can judge a translation whose stripes are right but shifted. Measurement only: no
+# page offers it.
+STRIPES_SEEDS = {"plain": 20261211, "striped": 20261212, "test": 20261213}
+STRIPE_PERIOD = 1 / 10  # of the picture's side: 6.4 px at 64 px, wide enough to survive two downsamplings
+STRIPE_ANGLE = math.pi / 4
+
+
+def draw_plain_or_striped(scene: Scene, size: int, style: str) -> np.ndarray:
+    """One scene as size x size x 3 uint8: 'plain' is flatly filled, 'striped' has dark stripes across the shape."""
+    canvas_size = size * SUPERSAMPLE
+    radius, cx, cy = scene.radius * canvas_size, scene.cx * canvas_size, scene.cy * canvas_size
+    image = _background(canvas_size, _rgb(scene.background_hue, 0.12, 0.95), _rgb(scene.background_hue, 0.12, 0.95))
+    fill, outline = _rgb(scene.hue, scene.saturation, scene.value), _rgb(scene.hue, 0.9, 0.45)
+    _draw(ImageDraw.Draw(image), scene.kind, cx, cy, radius, scene.angle, fill, outline, max(1, canvas_size // 40))
+    if style == "striped":
+        mask = Image.new("L", image.size, 0)
+        _draw(ImageDraw.Draw(mask), scene.kind, cx, cy, radius, scene.angle, 255, None, 0)
+        rows, columns = np.mgrid[0:canvas_size, 0:canvas_size].astype(np.float32)
+        across = ((columns - cx) * math.cos(STRIPE_ANGLE) + (rows - cy) * math.sin(STRIPE_ANGLE)) / canvas_size
+        stripes = (across / STRIPE_PERIOD) % 1.0 < 0.5
+        dark = np.asarray(mask) > 127
+        pixels = np.array(image)
+        pixels[stripes & dark] = _rgb(scene.hue, 0.9, 0.2)
+        image = Image.fromarray(pixels, "RGB")
+    return np.asarray(image.resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+def make_stripes_images(domain: str, size: int, count: int = DAY_NIGHT_COUNT) -> np.ndarray:
+    """The pair's domain 'plain' (A) or 'striped' (B): count x size x size x 3 uint8, each of its own scenes."""
+    rng = np.random.Generator(np.random.PCG64(STRIPES_SEEDS[domain]))
+    return np.stack([draw_plain_or_striped(random_scene(rng), size, domain) for _ in range(count)])
+
+
+def make_stripes_test_pairs(size: int, count: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Scenes no training picture shows, drawn plain and striped: the truth a translation is measured against."""
+    rng = np.random.Generator(np.random.PCG64(STRIPES_SEEDS["test"]))
+    scenes = [random_scene(rng) for _ in range(count)]
+    return (np.stack([draw_plain_or_striped(scene, size, "plain") for scene in scenes]),
+            np.stack([draw_plain_or_striped(scene, size, "striped") for scene in scenes]))

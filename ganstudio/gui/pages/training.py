@@ -350,7 +350,7 @@ class TrainingPage(QWidget):
         return lambda *args: slot(*args) if self.session.owner == self.key else None
 
     def _show_run_started(self, event: ev.RunStarted, pictures: str) -> None:
-        """Name the run, set up its plot (cut back to the checkpoint when continuing) and say it has begun."""
+        """Name the run, set up its plot (trimmed back to the checkpoint when continuing) and say it has begun."""
         self.started = event
         # The bar showed how far the pictures were prepared (full once they were); now it is the run's share.
         self.progress.setRange(0, 1000)

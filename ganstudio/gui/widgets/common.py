@@ -49,7 +49,7 @@ class IconLabel(QLabel):
 def fixed_width_wrapped(widget: QLabel, width: int) -> QLabel:
     """A word-wrapped label `width` px wide that is given the height its lines need: a layout asks a label
     only for its size hint, which for wrapped text is the height at another width (the Convert tab's
-    two-line hint was cut at top and bottom)."""
+    two-line hint was clipped at top and bottom)."""
     widget.setWordWrap(True)
     widget.setFixedWidth(width)
     widget.setMinimumHeight(widget.heightForWidth(width))

@@ -21,7 +21,7 @@ def field_label(text: str) -> QLabel:
     """A form label of one fixed width, so the page's separate forms line up in one column."""
     widget = QLabel(text)
     widget.setFixedWidth(FIELD_LABEL_WIDTH)
-    # A longer label ("Discriminator rate") takes a second line rather than being cut at the column's edge.
+    # A longer label ("Discriminator rate") takes a second line rather than being clipped at the column's edge.
     widget.setWordWrap(True)
     return widget
 
@@ -30,7 +30,7 @@ def add_setting_row(form: QFormLayout, text: str, widget: QWidget) -> None:
     """A labelled row; a check box, which carries its own words, spans the label column as well.
 
     Beside a 96 px label, "Smooth the samples (moving average)" (259 px) made the settings column 393 px
-    wide in a 346 px panel, and every field in it was cut off at the right edge.
+    wide in a 346 px panel, and every field in it was clipped at the right edge.
     """
     if isinstance(widget, QCheckBox):
         form.addRow(widget)

@@ -19,7 +19,7 @@ CELL_PADDING_PX = 8
 class ReasonWrappingDelegate(QStyledItemDelegate):
     """Reasons wrap onto as many lines as they need; names stay on one line and elide in the middle.
 
-    A tree view sizes rows without the column's width, so it would cut wrapped reasons to one line.
+    A tree view sizes rows without the column's width, so it would clip wrapped reasons to one line.
     """
 
     def initStyleOption(self, option: QStyleOptionViewItem, index) -> None:

@@ -1,0 +1,234 @@
+"""CUT and FastCUT: the declarations, PatchNCE's arithmetic, the gallery, exact resume, and converting with a CUT run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import resume_with_a_fresh_piece, scramble_global_rngs
+from ganstudio.core import engine
+from ganstudio.core import events as ev
+from ganstudio.core.checkpoint import load_checkpoint
+from ganstudio.core.config import RunConfig
+from ganstudio.core.control import Control
+from ganstudio.core.errors import ConfigError, DeviceError
+from ganstudio.core.generator_files import open_generator
+from ganstudio.core.models import contrastive
+from ganstudio.core.models.translation import GeneratorSpec, ResnetGenerator
+from ganstudio.core.recipes.base import BatchSplit
+from ganstudio.core.registry import TRANSLATE, get_recipe, recipes_of_kind
+from ganstudio.core.runs import RunFolder
+from ganstudio.core.sinks import ListSink
+from ganstudio.core.training import meter
+from test_cyclegan_cli import command, parsed_config
+from test_cyclegan_training import two_domains
+from test_resume import differences, final_state
+
+TOTAL_STEPS = 12  # 8 pictures in A, batch 1: 12 steps end mid-epoch, in the decay
+STOP_AT = 7
+
+
+def cut_config(domain_a: Path, domain_b: Path, run_dir: Path, preset: str = "cut", **train) -> RunConfig:
+    """A CUT small enough to take a step in a few hundredths of a second on a CPU."""
+    config = RunConfig()
+    config.model.name, config.model.options = "cut", {"preset": preset}
+    config.model.g_width = config.model.d_width = 4
+    config.data.paths, config.data.paths_b = [str(domain_a)], [str(domain_b)]
+    config.data.size = 32
+    config.train.batch_size, config.train.device, config.train.seed = 1, "cpu", 5
+    config.run.dir = str(run_dir)
+    config.run.log_every_steps = 1
+    for key, value in train.items():
+        setattr(config.train, key, value)
+    return config.validate()
+
+
+def run_stopped_at(config: RunConfig, step: int) -> engine.RunResult:
+    control = Control()
+
+    def stop(event: ev.Event) -> None:
+        if isinstance(event, ev.StepProgress) and event.step >= step:
+            control.request_stop()
+
+    saved, meter.STEP_EVENT_INTERVAL_S = meter.STEP_EVENT_INTERVAL_S, 0.0  # an event every step: the stop lands
+    try:
+        return engine.run(config, stop, control)
+    finally:
+        meter.STEP_EVENT_INTERVAL_S = saved
+
+
+@pytest.fixture(scope="module")
+def domains(tmp_path_factory) -> tuple[Path, Path]:
+    return two_domains(tmp_path_factory.mktemp("domains"))
+
+
+@pytest.fixture(scope="module")
+def straight_run(domains, tmp_path_factory) -> tuple[Path, dict]:
+    run_dir = tmp_path_factory.mktemp("straight") / "run"
+    scramble_global_rngs()
+    engine.run(cut_config(*domains, run_dir, steps=TOTAL_STEPS))
+    return run_dir, final_state(run_dir)
+
+
+def test_declares_one_direction_and_the_losses_of_its_preset():
+    recipe = get_recipe("cut")
+    assert recipe.kind == TRANSLATE and recipe.directions == {"AtoB": "generator"}
+    assert recipe.visual_names == ("real_A", "fake_B", "real_B", "idt_B")
+    config = RunConfig()
+    config.model.name, config.model.options = "cut", {"preset": "cut"}
+    assert recipe.reported_names(config) == (("D_real", "D_fake", "G_GAN", "NCE", "NCE_Y"), ("lr",))
+    config.model.options = {"preset": "fastcut"}
+    assert recipe.reported_names(config) == (("D_real", "D_fake", "G_GAN", "NCE"), ("lr",))
+    assert [model.name for model in recipes_of_kind(TRANSLATE)][:2] == ["cyclegan", "cut"]
+
+
+def test_the_cli_flag_comes_from_the_declaration(tmp_path, capsys):
+    config = parsed_config("--model", "cut", "--demo", "--preset", "fastcut")
+    assert config.model.options == {"preset": "fastcut"} and config.data.size == 128
+    default = parsed_config("--model", "cut", "--demo")
+    assert default.model.options == {"preset": get_recipe("cut").options[0].default}
+    get_recipe("cut").resolve_config(default, torch.device("cpu"))
+    assert (default.train.batch_size, default.model.g_width, default.model.d_width) == (1, 32, 32)
+    code, _, err = command(capsys, "train", "--model", "cut", "--demo", "--preset", "light")
+    assert code == 2 and "usage:" in err  # CycleGAN's preset is not CUT's
+    code, out, _ = command(capsys, "train", "--help")
+    assert code == 0 and "fastcut" in out
+
+
+def test_patch_nce_is_softmax_cross_entropy_over_the_pictures_own_patches():
+    """Against the loss written out plainly: -log of the positive's share among all of the same picture's keys."""
+    generator = torch.Generator().manual_seed(0)
+    queries = torch.nn.functional.normalize(torch.randn(2 * 5, 8, generator=generator), dim=1)
+    keys = torch.nn.functional.normalize(torch.randn(2 * 5, 8, generator=generator), dim=1)
+    expected = []
+    for picture in range(2):
+        q, k = queries[picture * 5:(picture + 1) * 5], keys[picture * 5:(picture + 1) * 5]
+        logits = q @ k.T / contrastive.TEMPERATURE
+        expected.append(torch.logsumexp(logits, dim=1) - logits.diagonal())  # other pictures' patches are not negatives
+    assert float(contrastive.patch_nce(queries, keys, pictures=2)) == pytest.approx(float(torch.cat(expected).mean()),
+                                                                                    rel=1e-5)
+    # A translation whose patches keep their own features scores lower than one whose patches are shuffled.
+    assert contrastive.patch_nce(keys, keys, 2) < contrastive.patch_nce(keys.roll(1, dims=0), keys, 2)
+
+
+def test_the_nce_layers_are_the_papers_in_our_layout():
+    generator = ResnetGenerator(GeneratorSpec(filters=4, blocks=6))
+    features = contrastive.encode(generator, torch.zeros(1, 3, 32, 32))
+    shapes = [tuple(feature.shape[1:]) for feature in features]
+    # Padded pixels, the two downsampling convolutions, the first and the fifth residual blocks.
+    assert shapes == [(3, 38, 38), (8, 16, 16), (16, 8, 8), (16, 8, 8), (16, 8, 8)]
+    assert contrastive.layer_channels(generator) == [3, 8, 16, 16, 16]
+    output, same = contrastive.translate_with_features(generator, torch.zeros(1, 3, 32, 32))
+    assert all(torch.equal(a, b) for a, b in zip(same, features)) and output.shape == (1, 3, 32, 32)
+    assert isinstance(generator.model[contrastive.FIFTH_BLOCK], type(generator.model[contrastive.FIRST_BLOCK]))
+
+
+def test_the_discriminator_losses_match_the_reference_arithmetic():
+    config = cut_config(Path("."), Path("."), Path("."))
+    torch.manual_seed(0)
+    recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    real_a, real_b = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        fake_b = recipe.generator(real_a)
+        real_scores, fake_scores = recipe.discriminator(real_b), recipe.discriminator(fake_b)
+    values = recipe.train_step([real_a, real_b], 0)
+    assert float(values[0]) == pytest.approx(float((real_scores - 1).square().mean()), rel=1e-4)
+    assert float(values[1]) == pytest.approx(float(fake_scores.square().mean()), rel=1e-4)
+    assert len(values) == 6 and float(values[-1]) == pytest.approx(2e-4)
+
+
+@pytest.mark.parametrize("preset", ["cut", "fastcut"])
+def test_run_writes_the_gallery_events_and_a_reference_generator(domains, tmp_path, preset, monkeypatch):
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)  # an event every step, however fast the machine
+    sink = ListSink()
+    result = engine.run(cut_config(*domains, tmp_path / "run", preset, steps=3), sink)
+    assert result.reason == "completed" and result.step == 3
+    started = sink.of(ev.RunStarted)[0]
+    assert started.visual_names == ("real_A", "fake_B", "real_B", "idt_B")
+    assert set(sink.of(ev.StepProgress)[-1].losses) == set(started.loss_names)
+    assert ("NCE_Y" in started.loss_names) == (preset == "cut")
+    grid = np.asarray(Image.open(sink.of(ev.SamplesSaved)[-1].path))
+    assert grid.shape == (4 * 34 + 2, 6 * 34 + 2, 3)  # four rows of the 6 fixed pictures (B has 6) of 32 px
+    state = load_checkpoint(RunFolder(tmp_path / "run").latest_checkpoint())
+    assert set(state["recipe"]["generator"]) == set(ResnetGenerator(GeneratorSpec(4, 6)).state_dict())
+    assert all(torch.isfinite(value).all() for value in state["recipe"]["generator"].values())
+
+
+def test_stop_then_resume_is_bitwise_exact(domains, straight_run, tmp_path):
+    _, expected = straight_run
+    run_dir = tmp_path / "run"
+    result = run_stopped_at(cut_config(*domains, run_dir, steps=TOTAL_STEPS), STOP_AT)
+    assert result.reason == "stopped" and result.step == STOP_AT
+    scramble_global_rngs()
+    engine.resume(run_dir)
+    assert differences(expected, final_state(run_dir)) == []
+
+
+# Negative control: each piece of state, when replaced by an unrelated run's, must break exactness.
+PIECES = [("recipe", "generator"), ("recipe", "discriminator"), ("recipe", "sampler"), ("recipe", "optimizer_g"),
+          ("recipe", "optimizer_f"), ("recipe", "optimizer_d"), ("recipe", "patch_rng"), ("data",), ("history",),
+          ("counters",)]
+
+
+@pytest.fixture(scope="module")
+def interrupted_and_fresh(domains, tmp_path_factory):
+    root = tmp_path_factory.mktemp("control")
+    run_stopped_at(cut_config(*domains, root / "interrupted", steps=TOTAL_STEPS), STOP_AT)
+    engine.run(cut_config(*domains, root / "fresh", steps=2, seed=11))
+    return root / "interrupted", load_checkpoint(RunFolder(root / "fresh").latest_checkpoint())
+
+
+@pytest.mark.parametrize("piece", PIECES, ids=["/".join(p) for p in PIECES])
+def test_leaving_out_any_piece_breaks_exactness(straight_run, interrupted_and_fresh, tmp_path, piece):
+    _, expected = straight_run
+    interrupted, fresh = interrupted_and_fresh
+    run_dir = resume_with_a_fresh_piece(interrupted, fresh, piece, tmp_path / "run", TOTAL_STEPS)
+    assert differences(expected, final_state(run_dir)) != [], f"leaving out {'/'.join(piece)} went unnoticed"
+
+
+def test_translate_with_the_run_and_with_its_exported_generator(domains, straight_run, tmp_path, capsys):
+    run_dir, _ = straight_run
+    domain_a = domains[0]
+    code, out, err = command(capsys, "translate", "--run", str(run_dir), "--input", str(domain_a),
+                             "--output", str(tmp_path / "from_run"))
+    assert code == 0 and "Converted 8 pictures A to B" in out, err
+    code, out, err = command(capsys, "export-generator", str(run_dir), "--out", str(tmp_path / "g.pth"))
+    assert code == 0 and "Exported the AtoB generator" in out, err
+    assert open_generator(tmp_path / "g.pth").spec == GeneratorSpec(filters=4, blocks=6)
+    code, _, err = command(capsys, "translate", "--weights", str(tmp_path / "g.pth"), "--input", str(domain_a),
+                           "--output", str(tmp_path / "from_file"))
+    assert code == 0, err
+    for path in (tmp_path / "from_run").iterdir():
+        ours = np.asarray(Image.open(path))
+        assert ours.shape == (40, 40, 3) and np.array_equal(ours, np.asarray(Image.open(tmp_path / "from_file" / path.name)))
+    code, _, err = command(capsys, "translate", "--run", str(run_dir), "--direction", "BtoA", "--input",
+                           str(domain_a), "--output", str(tmp_path / "back"))
+    assert code == 1 and "converts AtoB only" in err
+
+
+def test_the_image_to_image_page_offers_it_with_its_sentence(qtbot, make_window):
+    window = make_window()
+    picker = window.pages["image-to-image"].models
+    picker.ensure_listed()
+    choice = picker.choice
+    offered = [choice.itemData(index) for index in range(choice.count())]
+    assert offered[:2] == [model.name for model in recipes_of_kind(TRANSLATE)][:2]
+    index = offered.index("cut")
+    assert choice.itemText(index) == get_recipe("cut").label
+    assert choice.itemData(index, 3) == get_recipe("cut").summary  # Qt's ToolTipRole
+
+
+def test_a_step_in_pieces_is_refused_plainly(tmp_path):
+    """CUT does not take micro-batches (see train_step): a step in two pieces stops with a sentence instead."""
+    config = cut_config(Path("."), Path("."), Path("."), batch_size=2)
+    recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    recipe.split = BatchSplit(micro_batches=2)
+    with pytest.raises(DeviceError, match="cannot split a step into pieces: choose a smaller size or batch"):
+        recipe.train_step([torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32)], 0)
+    recipe.split = BatchSplit(rank=0, processes=2)
+    with pytest.raises(ConfigError, match="one process only"):
+        recipe.train_step([torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32)], 0)
