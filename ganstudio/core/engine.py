@@ -33,6 +33,7 @@ from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
 from .training.background import BackgroundMeasurements
+from .training.balance import INTERVAL_STEPS, BalanceGuard
 from .training.checkpointer import Checkpointer
 from .training.hooks import Hook, Hooks
 from .training.meter import ProgressMeter
@@ -245,10 +246,15 @@ class _Trainer:
         return state
 
     def _add_hooks(self, state: RunState) -> Hooks:
-        """The periodic work of every run: a sample grid every few epochs, a checkpoint every few minutes, and
-        each metric on its own schedule."""
+        """The periodic work of every run: the balance guard every few steps, a sample grid every few epochs, a
+        checkpoint every few minutes, and each metric on its own schedule."""
         run_options = self.config.run
         hooks = Hooks(state)
+        # First, so a checkpoint taken at the same step holds the augmentation strength the next step uses.
+        guard = BalanceGuard.for_recipe(self.recipe, lambda message: self.emit(ev.Warning(message=message)),
+                                        run_options.log_every_steps)
+        if guard is not None:
+            hooks.add(Hook("balance", lambda: guard.observe(state.step, state.history.values), every_steps=INTERVAL_STEPS))
         sample_every = run_options.sample_every_epochs or max(1, math.ceil(SAMPLE_IMAGES / max(1, self.dataset_size)))
         hooks.add(Hook("samples", lambda: self.emit(self.samples.write(self.recipe, state)), every_epochs=sample_every))
         hooks.add(Hook("checkpoint", lambda: self._checkpoint(state),

@@ -9,7 +9,7 @@ from ..augment import diff_augment
 from ..config import RunConfig
 from ..ema import WeightAverage, recalibrate_batch_norm
 from ..imaging import grid_count, make_grid, to_uint8_images
-from ..losses import discriminator_losses, discriminator_score, generator_loss
+from ..losses import discriminator_losses, discriminator_score, generator_loss, verdict_sign
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..precision import autocast, make_scaler
 from ..registry import register
@@ -52,6 +52,12 @@ def default_batch_size(device: torch.device) -> int:
     return 16 if device.type == "cpu" else 64
 
 
+def is_adaptive(config: RunConfig) -> bool:
+    """Whether the balance guard sets the augmentation strength: with the default 'flip', which names no
+    differentiable augmentation; 'diff' and 'diff+flip' augment always, 'none' never."""
+    return config.data.augment == "flip"
+
+
 def latents_for_seeds(seeds: list[int], latent_dim: int) -> torch.Tensor:
     """One latent vector per seed, each from its own generator: seed 7 is the same picture in any batch."""
     return torch.stack([torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(seed))) for seed in seeds])
@@ -76,9 +82,17 @@ class DCGANRecipe(GeneratingRecipe):
                "Smooth the samples (moving average)", advanced=True),
     )
     loss_names = ("D/real", "D/fake", "G/adv")
-    stat_names = ("D(x)", "D(G(z))")
+    stat_names = ("D(x)", "D(G(z))", "sign D(x)", "sign D(G(z))", "augment p")
+    balance_stat_names = ("sign D(x)", "sign D(G(z))")
     visual_names = ("fake",)
     sizes = (32, 64, 128, 256, 512)
+
+    @classmethod
+    def reported_names(cls, config: RunConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The augmentation strength is a stat only where the balance guard adapts it."""
+        if is_adaptive(config):
+            return cls.loss_names, cls.stat_names
+        return cls.loss_names, tuple(name for name in cls.stat_names if name != "augment p")
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
@@ -96,7 +110,8 @@ class DCGANRecipe(GeneratingRecipe):
         model, train = config.model, config.train
         self.latent_dim = model.latent_dim
         self.loss_kind = model.options["loss"]
-        self.diff_augment = config.data.augment in ("diff", "diff+flip")
+        self.adaptive_augment = is_adaptive(config)
+        self.augment_strength = 1.0 if config.data.augment in ("diff", "diff+flip") else 0.0
         self.generator = DCGANGenerator(model.latent_dim, config.data.size, model.g_width).to(device)
         self.discriminator = DCGANDiscriminator(config.data.size, model.d_width).to(device)
         self.generator.to(memory_format=torch.channels_last)
@@ -123,7 +138,10 @@ class DCGANRecipe(GeneratingRecipe):
         real = batches[0]
         batch_size = real.shape[0]
         latents = torch.randn(batch_size, self.latent_dim, device=self.device)
-        augment = diff_augment if self.diff_augment else (lambda images: images)
+        strength = self.augment_strength
+
+        def augment(images: torch.Tensor) -> torch.Tensor:
+            return diff_augment(images, strength)
 
         with autocast(self.device, self.precision):
             fake = self.generator(latents)
@@ -148,9 +166,12 @@ class DCGANRecipe(GeneratingRecipe):
         if self.average is not None:
             self.average.update(self.generator, images_seen + batch_size, batch_size)
         self._updates += 1
-        return torch.stack([loss_real.detach(), loss_fake.detach(), loss_g.detach(),
-                            discriminator_score(self.loss_kind, real_logits),
-                            discriminator_score(self.loss_kind, fake_logits)])
+        values = [loss_real.detach(), loss_fake.detach(), loss_g.detach(),
+                  discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits),
+                  verdict_sign(self.loss_kind, real_logits), verdict_sign(self.loss_kind, fake_logits)]
+        if self.adaptive_augment:
+            values.append(torch.tensor(strength, device=self.device))
+        return torch.stack(values)
 
     def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
         return latents_for_seeds(seeds, self.latent_dim)
@@ -192,6 +213,7 @@ class DCGANRecipe(GeneratingRecipe):
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
             "fixed_latents": self.fixed_latents.clone(),
+            "augment_strength": self.augment_strength,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -205,6 +227,7 @@ class DCGANRecipe(GeneratingRecipe):
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
         self.fixed_latents = state["fixed_latents"].clone()
+        self.augment_strength = float(state["augment_strength"])
 
     def load_for_inference(self, state: dict) -> None:
         """Only what sampling needs, so `generate` works from a checkpoint of any age."""
