@@ -2,9 +2,10 @@
 
 The features need no download and no training: 8 x 8 downsampled pixels (colour and layout) beside
 global-pooled responses of a fixed random two-layer convolution network (edges and strokes at 32 px).
-Both are standardised by the data's own mean and spread, so every dataset is measured on the same scale;
-a feature's spread counts as at least a tenth of the typical one, so the near-constant background
-pixels of line art do not weigh a thousand times more than the strokes.
+Each group is centred on the data's mean and divided by its typical spread (one number per group), so
+every dataset is measured on a like scale while distances keep their shape: dividing each feature by
+its own spread made the constant white background of objects on white weigh millions of times more
+than the objects, and ranked a generator's one repeated picture above varied blobs.
 KID (the unbiased squared MMD with the cubic polynomial kernel) is usable with a few hundred
 pictures; the Fréchet distance needs more pictures than feature dimensions to mean much.
 """
@@ -28,11 +29,13 @@ def _random_filters() -> list[torch.Tensor]:
 
 
 FILTERS = _random_filters()
+# The feature groups: (first column, width): 8 x 8 x 3 pixels, then the pooled responses of the second layer.
+GROUPS = ((0, 8 * 8 * 3), (8 * 8 * 3, CONV_WIDTHS[1]))
 
 
 @torch.no_grad()
 def raw_features(pixels: np.ndarray) -> np.ndarray:
-    """N x 448 float64 features of N x H x W x 3 uint8 pictures: 8 x 8 x 3 pixels, then 2 x 2-pooled conv maps."""
+    """N x 256 float64 features of N x H x W x 3 uint8 pictures: 8 x 8 x 3 pixels, then globally pooled conv maps."""
     images = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 127.5 - 1
     images = F.interpolate(images, size=(32, 32), mode="area")
     small = F.adaptive_avg_pool2d(images, 8).flatten(1)
@@ -49,7 +52,8 @@ class FeatureDistance:
         features = raw_features(data_pixels)
         self.mean = features.mean(0)
         spread = features.std(0)
-        self.scale = np.maximum(spread, 0.1 * np.sqrt((spread ** 2).mean()))
+        self.scale = np.concatenate([np.full(size, np.sqrt((spread[start:start + size] ** 2).mean()))
+                                     for start, size in GROUPS])
         self.data = (features - self.mean) / self.scale
 
     def features(self, pixels: np.ndarray) -> np.ndarray:
