@@ -176,7 +176,7 @@ class DCGANRecipe(GeneratingRecipe):
                   discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits),
                   verdict_sign(self.loss_kind, real_logits), verdict_sign(self.loss_kind, fake_logits)]
         if self.adaptive_augment:
-            values.append(torch.tensor(strength, device=self.device))
+            values.append(torch.full((), strength, device=self.device))  # a fill on the device: no host copy
         return torch.stack(values)
 
     def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
