@@ -1,4 +1,4 @@
-"""The ganstudio command: train, resume, check, generate, animate, translate, export and bench; no arguments opens the app.
+"""The ganstudio command: train, resume, check, generate, nearest, animate, translate, export, bench; alone, the app.
 
 Exit codes: 0 success, 1 a problem the user can fix (one plain sentence on stderr) or a fault inside GAN
 Studio (one sentence naming the log that holds the details), 2 a usage error, 130 interrupted before anything
@@ -104,9 +104,9 @@ def _add_model_arguments(train: argparse.ArgumentParser) -> None:
     models = recipes()
     train.epilog = "models:\n" + "\n".join(_describe_model(recipe) for recipe in models)
     train.formatter_class = argparse.RawDescriptionHelpFormatter
-    default = models[0]
-    train.add_argument("--model", default=default.name, choices=[recipe.name for recipe in models],
-                       help=f"model to train (default: {default.name}; see the list below)")
+    default = _default_model("auto")
+    train.add_argument("--model", choices=[recipe.name for recipe in models],
+                       help=f"model to train (default: {default.name} on this machine; see the list below)")
     source = train.add_mutually_exclusive_group()
     flags: dict[str, list[str]] = {}
     for recipe in models:
@@ -148,9 +148,23 @@ def _add_model_arguments(train: argparse.ArgumentParser) -> None:
                                help=helps)
 
 
+def _default_model(device: str) -> type:
+    """The model a run gets when none is named: the one of the picture-making kind that measures best on
+    the device it will train on."""
+    import torch
+
+    from .core.registry import GENERATE, default_recipe
+    if device == "auto":
+        mps = getattr(torch.backends, "mps", None)
+        device = "cuda" if torch.cuda.is_available() else "mps" if mps is not None and mps.is_available() else "cpu"
+    return default_recipe(GENERATE, torch.device(device).type)
+
+
 def _check_model_arguments(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse, as usage errors, data flags and options that the chosen model does not take."""
     from .core.registry import get_recipe, recipes
+    if args.model is None:
+        args.model = _default_model(args.device).name
     recipe = get_recipe(args.model)
     wanted = _data_flags(recipe)
     every_flag = dict.fromkeys(flag for other in recipes() for flag in _data_flags(other))
@@ -201,7 +215,10 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"),
                        help="where to train (default: auto, the GPU if there is one)")
     train.add_argument("--seed", type=_seed, default=0, metavar="N", help="random seed (default: 0)")
-    train.add_argument("--run", metavar="DIR", help="run folder (default: a new folder under the user data folder)")
+    # --run-dir is the spelling torchrun lets through: its own parser takes --run as an abbreviation of --run-path.
+    train.add_argument("--run", "--run-dir", dest="run", metavar="DIR",
+                       help="run folder (default: a new folder under the user data folder); --run-dir is the same, "
+                            "and the one to use under torchrun")
     train.add_argument("--width", type=_positive_int, metavar="N",
                        help="base channel count of both networks (default: the model's own for the device)")
     train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
@@ -217,7 +234,9 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     resume = commands.add_parser("resume", help="continue a run exactly where it stopped",
                                  description="Continue a run from its latest checkpoint. Epochs and steps are "
                                              "totals; minutes are more minutes.")
-    resume.add_argument("run", metavar="RUN", help="the run folder")
+    resume.add_argument("run", metavar="RUN", nargs="?", help="the run folder")
+    resume.add_argument("--run-dir", "--run", dest="run_dir", metavar="DIR",
+                        help="the run folder, given as an option (the same as RUN; for torchrun command lines)")
     _add_target_options(resume, " in total")
     resume.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
 
@@ -240,6 +259,24 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     generate.add_argument("--grid", action="store_true", help="also write a grid of all of them (at most 1,024)")
     generate.add_argument("--overwrite", action="store_true", help="replace pictures of the same seeds in DIR")
     generate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
+
+    nearest = commands.add_parser(
+        "nearest", help="compare a generated picture with the training pictures nearest to it",
+        description="Is it copying my pictures? Write the picture of one seed and the training pictures nearest to "
+                    "it (by the cosine distance of pretrained EfficientNet-Lite1 features: 0 is the same picture), "
+                    "with a strip of them side by side, and print each one's distance. The run's training "
+                    "pictures must still be where it found them; their features are cached, so the next seed "
+                    "is quick.")
+    nearest.add_argument("run", metavar="RUN", help="the run folder (or a checkpoint file)")
+    nearest.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the latest")
+    nearest.add_argument("--seed", type=_seed, required=True, metavar="N", help="the seed of the generated picture")
+    nearest.add_argument("--count", type=_positive_int, default=5, metavar="K",
+                         help="how many nearest training pictures (default: 5, at most 100)")
+    nearest.add_argument("--out", metavar="DIR",
+                         help="folder for the pictures (default: exports/nearest_seed_N in the run folder)")
+    nearest.add_argument("--overwrite", action="store_true", help="replace pictures of the same names in DIR")
+    nearest.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    nearest.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
     animate = commands.add_parser(
         "animate", help="make a looping morph from one seed's picture to another's",
@@ -267,7 +304,7 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                     "picture's name and size, saved as .png.")
     weights_source = translate.add_mutually_exclusive_group(required=True)
     weights_source.add_argument("--weights", metavar="FILE", help="a generator file (.pth or .safetensors)")
-    weights_source.add_argument("--run", metavar="RUN", help="an image-to-image run folder")
+    weights_source.add_argument("--run", "--run-dir", dest="run", metavar="RUN", help="an image-to-image run folder")
     translate.add_argument("--direction", choices=("AtoB", "BtoA"),
                            help="with --run: A to B (default) or B to A; a generator file converts one way only")
     translate.add_argument("--input", required=True, metavar="PATH", help="a picture, a folder or a zip")
@@ -293,19 +330,24 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", metavar="FILE", help="a checkpoint of the run other than the latest")
     export.add_argument("--overwrite", action="store_true", help="replace FILE if it exists")
 
-    bench = commands.add_parser("bench", help="measure training speed against a plain PyTorch loop",
-                                description="Time our DCGAN training against a textbook PyTorch loop of the same "
-                                            "architecture and batch, on this machine.")
-    bench.add_argument("--size", type=int, default=64, choices=(32, 64, 128, 256), help="image size (default: 64)")
-    bench.add_argument("--batch-size", type=_positive_int, default=64, metavar="N", help="batch size (default: 64)")
-    bench.add_argument("--width", type=_positive_int, default=64, metavar="N", help="base channel count (default: 64)")
-    bench.add_argument("--steps", type=_positive_int, default=10, metavar="N", help="timed steps per repeat (default: 10)")
-    bench.add_argument("--repeats", type=_positive_int, default=5, metavar="N", help="repeats; the median is reported")
+    bench = commands.add_parser(
+        "bench", help="measure every model's speed against the same work done the textbook way",
+        description="Time each model's declared cases (training, generation, conversion at 256 and 1024 px, peak "
+                    "memory on CUDA) beside the same work done the textbook way in plain PyTorch, on this machine.")
+    bench.add_argument("--models", nargs="+", metavar="NAME", help="only these models (default: every one)")
+    bench.add_argument("--sizes", nargs="+", type=_positive_int, metavar="PX",
+                       help="only the declared cases at these sizes (default: every one)")
+    bench.add_argument("--repeats", type=_positive_int, default=3, metavar="N",
+                       help="timed repeats of each side; the median is reported (default: 3)")
+    bench.add_argument("--seconds", type=_positive_float, default=2.0, metavar="S",
+                       help="least seconds a repeat lasts (default: 2)")
+    bench.add_argument("--tiny", action="store_true",
+                       help="every case shrunk to 32 px and tiny widths: checks each path in seconds, measures nothing")
     bench.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
     bench.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
-                       help="our loop's precision (default: auto, as training uses; the textbook loop is always fp32)")
+                       help="our side's precision (default: auto, as training uses; the textbook side is always fp32)")
     bench.add_argument("--threads", type=_positive_int, metavar="N",
-                       help="CPU threads for both loops (default: torch's own choice); 1 steadies figures on a busy machine")
+                       help="CPU threads for both sides (default: torch's own choice); 1 steadies figures on a busy machine")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -320,8 +362,9 @@ class _InterruptHandler:
     def _handle(self, signum, frame) -> None:
         if self.control.stop_requested:
             raise KeyboardInterrupt
-        print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
-              file=sys.stderr, flush=True)
+        if os.environ.get("RANK", "0") in ("", "0"):  # under torchrun, rank 0 speaks for every process
+            print("\nStopping after this step and saving a checkpoint (Ctrl-C again quits without saving)...",
+                  file=sys.stderr, flush=True)
         self.control.request_stop()
 
     def __enter__(self) -> "_InterruptHandler":
@@ -337,6 +380,8 @@ class _InterruptHandler:
 def _train_config(args: argparse.Namespace):
     from .core.config import RunConfig
     from .core.registry import get_recipe
+    if args.model is None:
+        args.model = _default_model(args.device).name
     recipe = get_recipe(args.model)
     config = RunConfig()
     data, model, train, run = config.data, config.model, config.train, config.run
@@ -401,12 +446,46 @@ def _command_check(args: argparse.Namespace) -> int:
 
 def _command_generate(args: argparse.Namespace) -> int:
     from .core.generate import check_seeds, load_generator, write_seed_images
+    from .core.sinks import epochs_done
     check_seeds(args.seed, args.count, args.grid)
     generator = load_generator(args.run, args.checkpoint, args.device)
     seeds = list(range(args.seed, args.seed + args.count))
     written = write_seed_images(generator, seeds, args.out, grid=args.grid, overwrite=args.overwrite)
     print(f"Wrote {len(written):,} files to {Path(args.out).expanduser().resolve()} "
-          f"(run {generator.run_name}, epoch {generator.epoch}, step {generator.step:,}).")
+          f"(run {generator.run_name}, {epochs_done(generator.epoch)}, step {generator.step:,}).")
+    return 0
+
+
+def _command_nearest(args: argparse.Namespace) -> int:
+    from .core.errors import ConfigError
+    from .core.generate import load_generator
+    from .core.nearest import compare_seed
+    from .core.printable import printable_name
+    from .core.runs import RunFolder
+    if args.out is None and Path(args.run).expanduser().is_file():
+        raise ConfigError("Name a folder for the pictures with --out DIR; a checkpoint file has no run folder of its "
+                          "own to put them in.")
+    generator = load_generator(args.run, args.checkpoint, args.device)
+    out = Path(args.out).expanduser() if args.out else RunFolder(args.run).exports_dir / f"nearest_seed_{args.seed}"
+    stages = {"decoding": "decoding the training pictures", "features": "reading the training pictures' features"}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        if not args.json and sys.stderr.isatty():
+            print(f"\r{stages.get(stage, stage)}: {done:,} of {total:,}", end="" if done < total else "\n",
+                  file=sys.stderr, flush=True)
+
+    comparison = compare_seed(generator, args.seed, args.count, out, overwrite=args.overwrite, progress=progress)
+    if args.json:
+        print(json.dumps({"run": generator.run_name, "checkpoint": generator.checkpoint_path.name,
+                          "step": generator.step, **comparison.to_dict()}, indent=2))
+        return 0
+    shown = len(comparison.neighbours)
+    print(f"Seed {args.seed} (run {generator.run_name}, step {generator.step:,}): its {shown:,} nearest of "
+          f"{comparison.training_count:,} training pictures, by cosine distance (0 is the same picture; a training "
+          f"picture is typically {comparison.typical_distance:.4f} from its nearest other):")
+    for rank, neighbour in enumerate(comparison.neighbours, start=1):
+        print(f"  {rank:>{len(str(shown))}}. {neighbour.distance:.4f}  {printable_name(neighbour.label)}")
+    print(f"Wrote {len(comparison.files):,} files to {out.resolve()}.")
     return 0
 
 
@@ -427,12 +506,18 @@ def _command_animate(args: argparse.Namespace) -> int:
 
 def _command_bench(args: argparse.Namespace) -> int:
     from .core.bench import format_results, run_bench
+    from .core.errors import ConfigError
+    from .core.registry import recipes
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)
-    results = run_bench(size=args.size, batch_size=args.batch_size, width=args.width, steps=args.steps,
-                        repeats=args.repeats, device=args.device, precision=args.precision,
-                        progress=None if args.json else print)
+    known = [recipe.name for recipe in recipes() if recipe.bench_cases]
+    unknown = [name for name in args.models or [] if name not in known]
+    if unknown:
+        raise ConfigError(f"No benchmark for {', '.join(unknown)}; the models with one are {', '.join(known)}.")
+    results = run_bench(models=args.models, sizes=args.sizes, repeats=args.repeats, seconds=args.seconds, device=args.device,
+                        precision=args.precision, tiny=args.tiny,
+                        progress=None if args.json else (lambda text: print(text, file=sys.stderr, flush=True)))
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     return 0
 
@@ -527,8 +612,8 @@ def _open_app(parser: argparse.ArgumentParser) -> int:
 
 
 COMMANDS = {"train": _command_train, "resume": _command_resume, "check": _command_check,
-            "generate": _command_generate, "animate": _command_animate, "translate": _command_translate,
-            "export-generator": _command_export_generator, "bench": _command_bench}
+            "generate": _command_generate, "nearest": _command_nearest, "animate": _command_animate,
+            "translate": _command_translate, "export-generator": _command_export_generator, "bench": _command_bench}
 
 
 def _make_output_streams_safe() -> None:
@@ -589,11 +674,22 @@ def main(argv: list[str] | None = None) -> int:
         return _unexpected_error(error, argv)
 
 
+def _check_resume_folder(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """resume takes its folder as RUN or as --run-dir DIR: exactly one of them."""
+    if args.run and args.run_dir and Path(args.run).expanduser().resolve() != Path(args.run_dir).expanduser().resolve():
+        parser.error("give the run folder once: as RUN or as --run-dir, not both")
+    args.run = args.run or args.run_dir
+    if not args.run:
+        parser.error("give the run folder to continue: ganstudio resume RUN (or --run-dir RUN)")
+
+
 def _run_command(argv: list[str]) -> int:
     """Parse `argv` and run its command; errors the user can fix become their sentence here."""
     # Listing the models imports torch (seconds); only the train command needs them.
     parser = build_parser(with_models="train" in argv)
     args = parser.parse_args(argv)
+    if args.command == "resume":
+        _check_resume_folder(parser, args)
     if args.command == "train":
         _check_model_arguments(parser, args)
     if args.command is None:

@@ -87,10 +87,13 @@ def test_a_gpu_cyclegan_converts_pictures_on_the_gpu_and_the_cpu(tmp_path):
     assert np.abs(on_gpu.astype(int) - on_cpu.astype(int)).mean() < 2.0
 
 
-def test_the_benchmark_measures_both_loops_on_the_gpu():
-    results = run_bench(size=32, batch_size=16, width=16, steps=3, repeats=2, device="cuda")
-    assert results["ours_images_per_second"] > 0 and results["textbook_images_per_second"] > 0
+def test_the_benchmark_measures_both_sides_and_their_peak_memory_on_the_gpu():
+    results = run_bench(repeats=1, seconds=0.01, device="cuda", tiny=True)
     assert torch.cuda.get_device_name(0) in results["device"]
+    for row in results["cases"]:
+        training = row["training"]
+        assert training["ours_per_second"] > 0 and training["textbook_per_second"] > 0
+        assert training["ours_peak_memory_bytes"] > 0 and training["textbook_peak_memory_bytes"] > 0
 
 
 def test_pictures_written_on_a_cpu_train_on_a_gpu_from_the_cache(tmp_path):

@@ -180,7 +180,7 @@ def test_the_enlarged_picture_is_titled_by_its_caption_alone(qtbot):
     from PySide6.QtWidgets import QPushButton
     from ganstudio import APP_NAME
     from ganstudio.gui.widgets.image_view import EnlargeDialog
-    pictures = {0: "Epoch 1 · step 59", 1: "Epoch 2 · step 118"}
+    pictures = {0: "1 epoch done · step 59", 1: "2 epochs done · step 118"}
     shown = [0]
 
     def step(offset):
@@ -190,10 +190,10 @@ def test_the_enlarged_picture_is_titled_by_its_caption_alone(qtbot):
     dialog = EnlargeDialog(None, QImage(8, 8, QImage.Format.Format_RGB32), pictures[0], step)
     qtbot.addWidget(dialog)
     # The window system appends the application's display name; the title must not say it a second time.
-    assert dialog.windowTitle() == "Epoch 1 · step 59" and APP_NAME not in dialog.windowTitle()
+    assert dialog.windowTitle() == "1 epoch done · step 59" and APP_NAME not in dialog.windowTitle()
     next_button = next(button for button in dialog.findChildren(QPushButton) if "Next" in button.toolTip())
     next_button.click()
-    assert dialog.windowTitle() == "Epoch 2 · step 118", "the title follows the picture shown"
+    assert dialog.windowTitle() == "2 epochs done · step 118", "the title follows the picture shown"
 
 
 @pytest.mark.parametrize("look", ["light", "dark"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 
 from ganstudio.core import events as ev
@@ -151,3 +152,56 @@ def test_stacked_plots_share_their_left_edge_whatever_their_labels(qtbot):
         return loss_edge == lr_edge and loss_edge >= lr_axis.textWidth  # room for the wider labels in both
 
     qtbot.waitUntil(aligned, timeout=HANG_TIMEOUT_MS)
+
+
+def one_step(step: int, losses: dict, stats: dict) -> ev.StepProgress:
+    return ev.StepProgress(step=step, epoch=0, epoch_fraction=0.0, images_seen=step, images_per_second=0.0,
+                           elapsed_seconds=0.0, eta_seconds=None, losses=losses, stats=stats)
+
+
+def view_range(plot: MetricsPlot, panel: int) -> tuple[list[float], list[float]]:
+    return plot._panels[panel].plot.getViewBox().viewRange()
+
+
+def test_one_logged_point_is_a_dot_on_an_axis_from_zero_to_its_step(qtbot):
+    plot = shown_plot(qtbot)
+    plot.append_steps([one_step(10, {"D/real": 0.7, "G/adv": 1.2}, {"D(x)": 0.5})])
+    qtbot.waitUntil(lambda: drawn_points(plot) == 1, timeout=HANG_TIMEOUT_MS)
+    smooth = plot._panels[0].smooth_curves["G/adv"]
+    assert smooth.opts["symbol"] == "o", "a single point is drawn as a dot, a line needs two"
+    (x_low, x_high), _ = view_range(plot, 0)
+    assert x_low <= 0 and 10 <= x_high <= 11, "the axis runs from 0 to the step, not 9.6 to 10.4"
+    plot.append_steps([one_step(20, {"D/real": 0.6, "G/adv": 1.1}, {"D(x)": 0.4})])
+    plot.redraw()
+    assert smooth.opts["symbol"] is None, "with two points it is a line again"
+
+
+def test_a_flat_learning_rate_is_drawn_on_its_own_scale(qtbot):
+    plot = MetricsPlot()
+    qtbot.addWidget(plot)
+    plot.resize(500, 360)
+    plot.set_series(("G",), ("lr",))
+    plot.show()
+    qtbot.waitExposed(plot)
+    plot.append_steps([one_step(step, {"G": 1.0 + step % 3}, {"lr": 0.0002}) for step in range(1, 30)])
+    plot.redraw()
+    _, (y_low, y_high) = view_range(plot, 1)
+    assert 0 < y_low < 0.0002 < y_high < 0.001, "0.0002 on a ±0.4 axis read as a line at 0"
+    plot.append_steps([one_step(step, {"G": 1.0}, {"lr": 0.0002 * (60 - step) / 30}) for step in range(30, 60)])
+    plot.redraw()
+    # Autoranging happens as the view next updates, not within redraw.
+    qtbot.waitUntil(lambda: view_range(plot, 1)[1][0] < 0.00002 <= 0.0002 <= view_range(plot, 1)[1][1],
+                    timeout=HANG_TIMEOUT_MS)
+
+
+def test_a_missing_value_is_a_gap_not_a_zero(qtbot):
+    plot = shown_plot(qtbot)
+    plot.smoothing.setValue(30)
+    plot.append_steps([one_step(step, {"D/real": 0.7, "G/adv": 2.0}, {} if step == 4 else {"D(x)": 0.5})
+                       for step in range(1, 8)])
+    plot.redraw()
+    x, y = plot.curve_data("D(x)")
+    assert list(x) == [1, 2, 3, 4, 5, 6, 7]
+    assert math.isnan(y[3]) and all(value == 0.5 for index, value in enumerate(y) if index != 3)
+    curve_x, curve_y = plot._panels[1].smooth_curves["D(x)"].getData()
+    assert 0.0 not in list(curve_y), "nothing is drawn at 0"

@@ -147,3 +147,39 @@ def test_a_cancelled_task_calls_back_nothing(qtbot):
         runner.submit(lambda task: "next", on_done=later)
     assert later.args == ["next"] and calls == [], "the cancelled task's callbacks never ran"
     runner.shutdown(wait=True)
+
+
+def test_quitting_waits_for_writes_but_not_for_reads():
+    pool = WorkerPool(2, "quit", idle_seconds=60)
+    reading, writing = threading.Event(), threading.Event()
+    release_read, release_write = threading.Event(), threading.Event()
+    seen: list[str] = []
+
+    def read():
+        reading.set()
+        release_read.wait(HANG_TIMEOUT_S)
+
+    def write():
+        writing.set()
+        release_write.wait(HANG_TIMEOUT_S)
+        seen.append("written")
+
+    pool.submit(read, writes=False)
+    pool.submit(write)
+    assert reading.wait(HANG_TIMEOUT_S) and writing.wait(HANG_TIMEOUT_S)
+    pool.shutdown()
+    seen_when_done: list[list[str]] = []
+
+    def wait_then_look():
+        pool.wait_for_writes()
+        seen_when_done.append(list(seen))
+
+    waiter = threading.Thread(target=wait_then_look)
+    waiter.start()
+    release_write.set()
+    waiter.join(HANG_TIMEOUT_S)
+    assert seen_when_done == [["written"]], "the write under way was waited for, and the read still running was not"
+    assert all(thread.daemon for thread in threading.enumerate() if thread.name.startswith("quit")), \
+        "a worker does not hold the process open"
+    release_read.set()
+    pool.shutdown(wait=True)

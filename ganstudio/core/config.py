@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import ConfigError
 
-SIZES = (32, 64, 128, 256, 512)
+SIZES = (32, 64, 128, 256, 512, 1024)
 FITS = ("crop", "pad", "stretch")
 DEVICES = ("auto", "cuda", "mps", "cpu")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
@@ -69,7 +69,7 @@ class RunOptions:
     """Where the run lives and how often it writes samples and checkpoints."""
 
     dir: str = ""  # empty: a named folder under the user data folder
-    sample_every_epochs: int = 0  # 0: about every 2,000 images, at least once an epoch
+    sample_every_epochs: int = 0  # 0: none by epoch; grids come on their schedule in time (training/samples.py)
     checkpoint_every_minutes: float = 10.0
     keep_checkpoints: int = 3
     log_every_steps: int = 10

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 import random
 import time
 from dataclasses import dataclass
@@ -26,17 +25,21 @@ from .data.cache import LoadedDataset, load_dataset
 from .data.scan import ScanCancelled
 from .data.sources import list_sources
 from .device import describe, is_out_of_memory, select_device
+from .distributed import Processes, is_collective_failure
 from .errors import CheckpointError, ConfigError, DataError, DeviceError, GanStudioError, TrainingDiverged
 from .fileio import atomic_write_text
 from .precision import resolve_precision
+from .recipes.base import BatchSplit
 from .registry import get_recipe, metrics_for
 from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
+from .training.autobatch import HEADROOM_SHARE, device_probe, fit_batch_size
 from .training.background import BackgroundMeasurements
 from .training.balance import INTERVAL_STEPS, BalanceGuard
 from .training.checkpointer import Checkpointer
 from .training.hooks import Hook, Hooks
 from .training.meter import ProgressMeter
+from .training.rollback import StepRollback
 from .training.samples import SampleWriter
 from .training.state import Clock, LossHistory, RunState, Target, TrainingClock
 
@@ -45,8 +48,6 @@ DEFAULT_IMAGES = 300_000
 # ...and the demo trains this long on a CPU: enough for clear shapes, short enough to watch.
 DEMO_CPU_MINUTES = 4.0
 DEMO_GPU_EPOCHS = 40
-# Between sample grids at least this many images pass, so tiny datasets do not write one per second.
-SAMPLE_IMAGES = 2_000
 
 
 @dataclass(frozen=True)
@@ -103,10 +104,25 @@ class _Trainer:
         self.checkpointer: Checkpointer | None = None
         self.measurements = BackgroundMeasurements(self._emit_from_any_thread)
         self.metrics: list = []
+        # Under torchrun, this process's place among the run's; every process trains, rank 0 alone writes.
+        self.processes = Processes.from_environment()
+        if not self.processes.is_main:
+            self.user_sink = self.emit = null_sink
 
     def _emit_from_any_thread(self, event: ev.Event) -> None:
         # Measurements finish on their own thread; self.emit is looked up then, as it changes once the folder exists.
         self.emit(event)
+        if isinstance(event, ev.MetricMeasured):
+            self._offer_best(event)
+
+    def _offer_best(self, measured: ev.MetricMeasured) -> None:
+        """Keep the measured step's checkpoint as the best when a checkpoint-ranking metric scored it best."""
+        metric = next((metric for metric in self.metrics if metric.name == measured.name), None)
+        if metric is None or not metric.ranks_checkpoints or self.checkpointer is None:
+            return
+        score_name = metric.value_names[0]
+        self.checkpointer.offer_best(measured.step, score_name, measured.values[score_name],
+                                     metric.higher_is_better)
 
     # -- setup -------------------------------------------------------------------------------------
 
@@ -167,6 +183,12 @@ class _Trainer:
         """
         name = self.resume_from.name if self.resume_from is not None else "The checkpoint"
         cannot = "so it cannot continue training; resume from an earlier checkpoint of the run, or start a new run"
+        saved_processes = int(checkpoint.get("processes", 1))
+        if saved_processes != self.processes.world:
+            how = (f"torchrun --nproc_per_node={saved_processes} -m ganstudio resume --run-dir RUN"
+                   if saved_processes > 1 else "ganstudio resume RUN, without torchrun")
+            raise CheckpointError(f"{name} was trained on {saved_processes} process{'es' if saved_processes > 1 else ''}"
+                                  f", this is {self.processes.world}; exact continuation needs the same number: {how}.")
         lacking = [key for key in self.recipe.state_dict() if key not in checkpoint["recipe"]]
         if lacking:
             raise CheckpointError(f"{name} is incomplete: its model's state lacks {lacking[0]!r}, {cannot}.")
@@ -191,6 +213,8 @@ class _Trainer:
             except (KeyError, TypeError, RuntimeError) as exc:
                 raise CheckpointError(f"{name} holds a picture order that cannot be restored ({first_line(exc)}), "
                                       f"{cannot}.") from None
+        # A run that stepped its batch down after running out of memory goes on in as many micro-batches.
+        self.recipe.split = dataclasses.replace(self.recipe.split, micro_batches=int(checkpoint.get("micro_batches", 1)))
         state.history.load_state_dict(checkpoint["history"])
         state.load_counters(checkpoint["counters"])
         try:
@@ -199,11 +223,30 @@ class _Trainer:
             raise CheckpointError(f"{name} holds random number generator states that cannot be restored "
                                   f"({first_line(exc)}), {cannot}.") from None
 
+    def _build_metrics(self, recipe_cls, domain_pixels: list[np.ndarray]) -> list:
+        """The run's metrics; one that cannot work here (its weights are not installed) is a warning, not an
+        error, and the run trains without it."""
+        metrics = []
+        for metric_cls in metrics_for(self.config.run.metrics, recipe_cls):
+            try:
+                metrics.append(metric_cls(self.config, self.device, domain_pixels))
+            except GanStudioError as exc:
+                name = metric_cls.label or metric_cls.name
+                self.emit(ev.Warning(message=f"{name} is not measured in this run: {exc}"))
+        return metrics
+
     def _prepare(self) -> RunState:
         """Everything before the first step; the run state, restored when continuing."""
         config = self.config
-        device = select_device(config.train.device)
+        processes = self.processes
+        device = processes.device(select_device(config.train.device))
+        processes.start(device)
         self.precision = resolve_precision(config.train.precision, device)
+        if processes.active and self.precision == "fp16":
+            # The fp16 scaler decides to skip a step on each process's own gradients, before they are averaged:
+            # processes could disagree and drift apart.
+            raise ConfigError("Half precision (fp16) cannot train on several processes; use --precision bf16 or "
+                              "fp32.")
         recipe_cls = get_recipe(config.model.name)
         checkpoint = self.preloaded_checkpoint
         self.preloaded_checkpoint = None
@@ -213,41 +256,85 @@ class _Trainer:
             raise CheckpointError(f"{self.resume_from.name} belongs to a {checkpoint.get('model')} model, "
                                   f"not {config.model.name}.")
 
+        if not self.processes.is_main:
+            self.processes.barrier()  # rank 0 reads the pictures first and builds the cache; the rest read that
         loaded = self._load_domains(recipe_cls)
+        if self.processes.is_main:
+            self.processes.barrier()
         self.dataset_size = max(dataset.report.usable for dataset in loaded)
+        automatic_batch = config.train.batch_size == 0
         recipe_cls.resolve_config(config, device)
+        notes = self._fit_automatic_batch(recipe_cls, device) if automatic_batch else []
         resolve_target(config, self.dataset_size, device)
-        self.folder = self._prepare_folder(loaded[0].report.name if not config.data.demo else "demo")
-        self.jsonl = JsonlSink(self.folder.metrics_path)
-        self.emit = TeeSink(self.jsonl, self.user_sink)
-        self.checkpointer = Checkpointer(self.folder, config.run.keep_checkpoints, self.resume_from)
-        self.samples = SampleWriter(self.folder, config.model.name)
+        if processes.is_main:
+            self.folder = self._prepare_folder(loaded[0].report.name if not config.data.demo else "demo")
+            self.jsonl = JsonlSink(self.folder.metrics_path)
+            self.emit = TeeSink(self.jsonl, self.user_sink)
+            for note in notes:
+                self.emit(note)
+            self.checkpointer = Checkpointer(self.folder, config.run.keep_checkpoints, self.resume_from)
+            self.samples = SampleWriter(self.folder, config.model.name, config.run.sample_every_epochs)
+        # Every process knows the run's folder (for its result and its messages); only rank 0 writes in it.
+        folder_path = processes.from_main(str(self.folder.path) if self.folder is not None else None)
+        if not processes.is_main:
+            self.folder = RunFolder(folder_path)
+            self.config.run.dir = folder_path
 
         seed_everything(config.train.seed)
         self.device = device
         self.recipe = recipe_cls(config, device, self.precision)
+        self.recipe.split = BatchSplit(processes.rank, processes.world,
+                                       gather=processes.gather if processes.active else None)
+        self.gradient_hooks = processes.synchronise_gradients(self.recipe.optimizers()) if processes.active else []
+        # Every process draws the whole step's batch, in the same order (so one checkpoint's data order serves
+        # all) and trains on its share of it (BatchSplit.parts): batch_size is per process, as torchrun users expect.
+        step_batch = config.train.batch_size * processes.world
         self.domain_batches = [
-            ImageBatches(dataset.pixels, device, config.train.batch_size, config.train.seed + 7919 * index,
+            ImageBatches(dataset.pixels, device, step_batch, config.train.seed + 7919 * index,
                          flip=config.data.augment in ("flip", "diff+flip"), crop=config.data.size)
             for index, dataset in enumerate(loaded)]
         self.recipe.attach_data([dataset.pixels for dataset in loaded])
-        self.metrics = [metric(config, device, [dataset.pixels for dataset in loaded])
-                        for metric in metrics_for(config.run.metrics, recipe_cls)]
+        self.metrics = self._build_metrics(recipe_cls, [dataset.pixels for dataset in loaded])
         del loaded
         steps_per_epoch = max(batches.steps_per_epoch for batches in self.domain_batches)
         history = LossHistory(self.recipe.loss_names + self.recipe.stat_names)
-        state = RunState(Target.of(config, steps_per_epoch), config.train.batch_size, history,
-                         TrainingClock(clock=self.clock))
+        state = RunState(Target.of(config, steps_per_epoch), step_batch, history, TrainingClock(clock=self.clock))
         if checkpoint is not None:
             self._restore(checkpoint, state)
-            self.checkpointer.last_step = state.step
+            if self.checkpointer is not None:
+                self.checkpointer.last_step = state.step
         if device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         return state
 
+    def _fit_automatic_batch(self, recipe_cls, device: torch.device) -> list[ev.Event]:
+        """On a GPU, the model's own batch or the largest below it that fits with headroom, into the config (and so
+        into config.json); a Warning to say so when it had to be smaller. Rank 0 measures, every process follows."""
+        config = self.config
+        preferred = config.train.batch_size
+        fitted = None
+        if self.processes.is_main:
+            size = config.data.size
+            measured = device_probe(recipe_cls, config, device, self.precision,
+                                    [(size, size)] * len(recipe_cls.domains))
+            if measured is not None:
+                probe, capacity = measured
+                fitted = (*fit_batch_size(preferred, probe, capacity), capacity)
+        fitted = self.processes.from_main(fitted)
+        if fitted is None:
+            return []
+        batch, peak, capacity = fitted
+        config.train.batch_size = batch
+        if batch == preferred:
+            return []
+        fits = f"a step of {batch} peaks at {peak / 2**30:.1f} GB" if peak is not None else "not even 1 fits"
+        return [ev.Warning(message=f"Automatic batch size: {batch} instead of {preferred}, to leave "
+                                   f"{1 - HEADROOM_SHARE:.0%} of the GPU's {capacity / 2**30:.0f} GB free ({fits}).")]
+
     def _add_hooks(self, state: RunState) -> Hooks:
-        """The periodic work of every run: the balance guard every few steps, a sample grid every few epochs, a
-        checkpoint every few minutes, and each metric on its own schedule."""
+        """The periodic work of every run: the balance guard every few steps, a sample grid within the first minute
+        and then every minute (and every few epochs if asked), a checkpoint every few minutes, and each metric on
+        its own schedule."""
         run_options = self.config.run
         hooks = Hooks(state)
         # First, so a checkpoint taken at the same step holds the augmentation strength the next step uses.
@@ -255,15 +342,28 @@ class _Trainer:
                                         run_options.log_every_steps)
         if guard is not None:
             hooks.add(Hook("balance", lambda: guard.observe(state.step, state.history.values), every_steps=INTERVAL_STEPS))
-        sample_every = run_options.sample_every_epochs or max(1, math.ceil(SAMPLE_IMAGES / max(1, self.dataset_size)))
-        hooks.add(Hook("samples", lambda: self.emit(self.samples.write(self.recipe, state)), every_epochs=sample_every))
+
+        def sample_when_due() -> None:
+            # The sample writer keeps its own schedule, in training time and by epoch: asked after every step.
+            event = self.samples.write_when_due(self.recipe, state, epoch_ended=state.position == 0)
+            if event is not None:
+                self.emit(event)
+
+        hooks.add(Hook("samples", sample_when_due, every_steps=1))
         hooks.add(Hook("checkpoint", lambda: self._checkpoint(state),
                        every_seconds=run_options.checkpoint_every_minutes * 60, at_epoch_end=True))
         for metric in self.metrics:
-            measure = lambda metric=metric: self.measurements.take(metric, self.recipe, state)  # noqa: E731
+            measure = lambda metric=metric: self._measure(metric, state)  # noqa: E731
             hooks.add(Hook(f"metric {metric.name}", measure, every_seconds=metric.every_seconds,
                            every_epochs=metric.every_epochs))
         return hooks
+
+    def _measure(self, metric, state: RunState) -> None:
+        """Take `metric` now; one that ranks checkpoints gets a checkpoint of this step first, kept if it scores
+        best (unless a measurement is still running: then this turn is skipped, checkpoint and all)."""
+        if metric.ranks_checkpoints and not self.measurements.busy and self.checkpointer.last_step != state.step:
+            self._checkpoint(state)
+        self.measurements.take(metric, self.recipe, state)
 
     def _checkpoint(self, state: RunState) -> None:
         self.emit(self.checkpointer.save({
@@ -274,6 +374,8 @@ class _Trainer:
             "data": {"domains": [batches.state_dict() for batches in self.domain_batches]},
             "history": state.history.state_dict(),
             "rng": capture_rng_state(),
+            "processes": self.processes.world,
+            "micro_batches": self.recipe.split.micro_batches,
         }, state.step))
 
     def _started(self, state: RunState) -> ev.RunStarted:
@@ -306,29 +408,30 @@ class _Trainer:
     def run(self) -> RunResult:
         state = self._prepare()
         meter = ProgressMeter(state, len(self.recipe.loss_names), self.config.run.log_every_steps)
-        hooks = self._add_hooks(state)
+        hooks = self._add_hooks(state) if self.processes.is_main else Hooks(state)
+        self.rollback = StepRollback(self.recipe)
         self.emit(self._started(state))
 
-        reason = state.reached()
+        reason = self._end_reason(state)
         while reason is None:
-            if self.control.stop_requested:
-                reason = "stopped"
-                break
             if self.control.paused:
                 self._pause(state, meter)
+                reason = self._end_reason(state)  # a stop asked during the pause ends the run before another step
                 continue
             batches = [domain.next_batch()[0] for domain in self.domain_batches]
             self.recipe.before_step(*state.progress())
-            values = self.recipe.train_step(batches, state.images_seen)
+            values = self.processes.mean(self._step(batches, state))
             epoch_ended = state.advance()
             self._emit_step(meter.record(values, force_event=epoch_ended))
             if epoch_ended:
                 self.emit(meter.epoch_ended())
             hooks.after_step(epoch_ended)
-            reason = state.reached()
+            reason = self._end_reason(state)
 
         self._emit_step(meter.flush(force_event=True))
         self.measurements.finish()
+        if not self.processes.is_main:
+            return RunResult(self.folder.path, reason, state.step, state.epoch, None)
         if self.samples.last_step != state.step:
             self.emit(self.samples.write(self.recipe, state))
         if self.checkpointer.last_step != state.step:
@@ -338,6 +441,49 @@ class _Trainer:
                                  checkpoint=str(checkpoint) if checkpoint else None, run_dir=str(self.folder.path),
                                  elapsed_seconds=state.clock.elapsed()))
         return RunResult(self.folder.path, reason, state.step, state.epoch, checkpoint)
+
+    def _end_reason(self, state: RunState) -> str | None:
+        """Why the run ends now ('stopped', 'completed', 'time_limit'), or None; agreed by every process."""
+        reason = "stopped" if self.control.stop_requested else state.reached()
+        return self.processes.agree(reason, state.step)
+
+    def _step(self, batches: list[torch.Tensor], state: RunState) -> torch.Tensor:
+        """One training step that out of memory cannot end: the step is undone and retried in micro-batches.
+
+        Halving the pieces while keeping the batch (gradients accumulate over them) keeps the run's
+        effective batch, so its curves and learning rates mean what they meant. The number of pieces is
+        saved in checkpoints, so a resumed run does not have to run out of memory again to find it.
+        """
+        while True:
+            self.rollback.keep()
+            self.processes.collectives_this_step = 0
+            try:
+                # The switch point for a captured fast path (CUDA graphs, torch.compile's reduce-overhead): it would
+                # stand in for train_step here and in bench._our_training, once measured on a GPU to pay for itself.
+                return self.recipe.train_step(batches, state.images_seen)
+            except (RuntimeError, MemoryError) as exc:
+                if not is_out_of_memory(exc):
+                    raise
+            # Outside the except block, so the failed step's tensors, held by the traceback, are freed first.
+            self._retry_in_smaller_pieces(state)
+
+    def _retry_in_smaller_pieces(self, state: RunState) -> None:
+        split = self.recipe.split
+        share = state.batch_size // self.processes.world
+        pieces = min(share, split.micro_batches * 2)
+        if pieces == split.micro_batches or self.processes.collectives_this_step:
+            # One picture a piece is as small as a step goes; and a process that already averaged gradients with
+            # the others this step cannot undo its step alone.
+            self.rollback.release()
+            raise MemoryError("out of memory")
+        self.rollback.undo()
+        self.rollback.release()
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        self.recipe.split = dataclasses.replace(split, micro_batches=pieces)
+        piece = -(-share // pieces)
+        self.emit(ev.Warning(message=f"Out of memory at step {state.step + 1:,}: the step was undone and goes on in "
+                                     f"{pieces} micro-batches of up to {piece} (batch {state.batch_size} as before)."))
 
     def finish_with_problem(self, reason: str, message: str) -> None:
         """The RunFinished of a run that ended with a problem, naming the last good checkpoint if there is one."""
@@ -364,6 +510,12 @@ def run(config: RunConfig, sink: Sink = null_sink, control: Control | None = Non
         trainer.finish_with_problem("diverged" if isinstance(exc, TrainingDiverged) else "error", str(exc))
         raise
     except (RuntimeError, MemoryError) as exc:
+        if is_collective_failure(exc):
+            message = (f"Another of the {trainer.processes.world} training processes stopped, so this one stopped too"
+                       f" without saving. The last checkpoint is kept; continue with the same torchrun command and "
+                       f"'ganstudio resume --run-dir RUN'.")
+            trainer.finish_with_problem("error", message)
+            raise GanStudioError(message) from None
         if is_out_of_memory(exc):
             message = (f"Out of memory while training at {trainer.config.data.size} px with batch size "
                        f"{trainer.config.train.batch_size}; choose a smaller batch size or image size. The last "
@@ -375,6 +527,7 @@ def run(config: RunConfig, sink: Sink = null_sink, control: Control | None = Non
         trainer.measurements.finish()
         if trainer.jsonl is not None:
             trainer.jsonl.close()
+        trainer.processes.finish()
 
 
 def resume(run_dir: str | Path, sink: Sink = null_sink, control: Control | None = None, *,

@@ -95,6 +95,16 @@ def recipes() -> list[type]:
     return sorted(_RECIPES.values(), key=lambda recipe: (recipe.list_order, recipe.name))
 
 
+def recipes_for_device(device_type: str) -> list[type]:
+    """Every recipe, with those that measure best on this kind of device (their `preferred_devices`) first."""
+    return sorted(recipes(), key=lambda recipe: device_type not in recipe.preferred_devices)
+
+
+def default_recipe(kind: str, device_type: str) -> type:
+    """The model a new run of this kind gets on this kind of device ('cuda', 'mps', 'cpu') when none is chosen."""
+    return next(recipe for recipe in recipes_for_device(device_type) if recipe.kind == kind)
+
+
 def kind_of(name: str) -> str | None:
     """The kind of the model `name`, or None for a model this installation does not have."""
     recipe = find_recipe(name)

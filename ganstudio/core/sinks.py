@@ -23,6 +23,20 @@ def _format_duration(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
+def epochs_done(done: int, total: int | None = None) -> str:
+    """Epochs are counted as completed ones everywhere (the engine's count): '1 epoch done', '3 of 50 epochs done'."""
+    if total is not None:
+        return f"{done:,} of {total:,} epoch{'' if total == 1 else 's'} done"
+    return f"{done:,} epoch{'' if done == 1 else 's'} done"
+
+
+def format_speed(images_per_second: float) -> str:
+    """'0.3 images/s' and '1,234 images/s': a tenth below 10, where a whole number would read 0 on a slow CPU."""
+    if images_per_second < 10:
+        return f"{images_per_second:.1f} images/s"
+    return f"{images_per_second:,.0f} images/s"
+
+
 def _format_values(values: dict[str, float]) -> str:
     return "  ".join(f"{name} {value:.3f}" for name, value in values.items())
 
@@ -57,11 +71,11 @@ class ConsoleSink:
             now = time.monotonic()
             if now - self._last_step_print >= self.step_interval:
                 self._last_step_print = now
-                self._print(f"step {event.step:>7,}  epoch {event.epoch + event.epoch_fraction:6.2f}  "
+                self._print(f"step {event.step:>7,}  {event.epoch + event.epoch_fraction:6.2f} epochs done  "
                             f"{event.images_per_second:6.1f} img/s  left {_format_duration(event.eta_seconds)}  "
                             f"{_format_values(event.losses)}")
         elif isinstance(event, ev.EpochEnded):
-            self._print(f"epoch {event.epoch} done at step {event.step:,} in {event.seconds:.1f} s: "
+            self._print(f"{epochs_done(event.epoch)} at step {event.step:,} in {event.seconds:.1f} s: "
                         f"{_format_values({**event.losses, **event.stats})}")
         elif isinstance(event, ev.SamplesSaved):
             self._print(f"samples: {event.path}")
@@ -80,10 +94,10 @@ def finished_sentence(event: ev.RunFinished) -> str:
     if event.reason in ("error", "diverged"):
         return event.message
     if event.reason == "completed":
-        return f"Finished: {event.step:,} steps, {event.epoch:,} epochs."
+        return f"Finished: {event.step:,} steps, {epochs_done(event.epoch)}."
     if event.reason == "time_limit":
         text = (f"Time is up after {event.elapsed_seconds / 60:.1f} minutes of training: step {event.step:,}, "
-                f"epoch {event.epoch:,}.")
+                f"{epochs_done(event.epoch)}.")
     else:
         text = event.message or f"Stopped at step {event.step:,}; checkpoint saved."
     if event.resumable:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QApplication, QHBoxLayout, QLabel, QListWidget, Q
 from .. import APP_NAME, __version__
 from ..core.paths import data_dir
 from ..core.runs import RunFolder
+from ..core.sinks import epochs_done, format_speed
 from . import theme
 from .pages.dataset_page import DatasetPage
 from .pages.generate_page import GeneratePage
@@ -24,7 +25,7 @@ from .pages.train_page import TrainPage
 from .resources import app_icon, icon
 from .settings import AppSettings
 from .widgets.common import label
-from .widgets.drop_target import accept_without_moving, local_paths
+from .widgets.drop_target import DropHighlight, accept_without_moving, local_paths
 from .widgets.metrics_plot import MetricsPlot
 from .workspace import Workspace, is_image_to_image_run
 
@@ -43,6 +44,10 @@ SHORTCUTS = (
     ("Esc", "Cancel checking a dataset"),
     ("Ctrl+Q", "Quit (training stops and is saved first)"),
 )
+
+
+STOPPING_WORDS = "Stopping… saving"
+DROP_WORDS = "Drop to open: pictures, a folder or a zip on the Dataset page, a run folder on Runs"
 
 
 class MainWindow(QMainWindow):
@@ -106,11 +111,18 @@ class MainWindow(QMainWindow):
         row.addWidget(self.sidebar)
         row.addWidget(self.stack, 1)
         self.setCentralWidget(central)
+        self.drop_highlight = DropHighlight(self.stack, DROP_WORDS)
         self.status_text = QLabel("Ready.")
         self.statusBar().addWidget(self.status_text, 1)
         self.status_right = QLabel("")
         self.status_right.setProperty("role", "muted")
         self.statusBar().addPermanentWidget(self.status_right)
+        self.torch_build = ""
+        self.torch_label = QLabel("")
+        self.torch_label.setProperty("role", "muted")
+        self.torch_label.setToolTip("The PyTorch build GAN Studio trains with. A CPU-only machine needs no CUDA "
+                                    "build: the README says how to install the much smaller CPU build.")
+        self.statusBar().addPermanentWidget(self.torch_label)
 
     def add_page(self, page: QWidget) -> None:
         """Add a page to the sidebar: it needs `key`, `title` and `icon_name` attributes."""
@@ -207,6 +219,7 @@ class MainWindow(QMainWindow):
         workspace.run_opened.connect(self._show_run)
         workspace.generate_requested.connect(self._generate_from)
         workspace.resume_requested.connect(self._continue_run)
+        workspace.torch_build_known.connect(self._torch_build_known)
         session = workspace.session
         session.state_changed.connect(self._session_state)
         session.steps_progressed.connect(self._steps)
@@ -226,20 +239,26 @@ class MainWindow(QMainWindow):
         if timeout_ms:
             self.statusBar().clearMessage()
 
+    def _torch_build_known(self, words: str) -> None:
+        self.torch_build = words
+        self.torch_label.setText(words)
+
     def _session_state(self, state: str) -> None:
         busy = state != "idle"
         self.dataset_page.set_locked(busy, "The dataset is locked while it trains." if busy else "")
         self.runs_page._enable_actions(self.runs_page.details is not None)
-        words = {"preparing": "Preparing…", "training": "Training", "paused": "Paused", "stopping": "Saving…"}
+        words = {"preparing": "Preparing…", "training": "Training", "paused": "Paused", "stopping": STOPPING_WORDS}
         self.training_badge.setText(f"● {words[state]}" if busy else "")
         if not busy:
             self.status_right.setText("")
 
     def _steps(self, steps) -> None:
+        if self.workspace.session.state == "stopping":
+            return  # the last steps before the checkpoint; the badge says it is saving
         last = steps[-1]
-        self.status_right.setText(f"epoch {last.epoch + 1:,} · step {last.step:,} · "
-                                  f"{last.images_per_second:,.0f} img/s")
-        self.training_badge.setText(f"● Training · epoch {last.epoch + 1:,}")
+        self.status_right.setText(f"{epochs_done(last.epoch)} · step {last.step:,} · "
+                                  f"{format_speed(last.images_per_second)}")
+        self.training_badge.setText(f"● Training · {epochs_done(last.epoch)}")
 
     def _session_ended(self) -> None:
         self._session_state("idle")
@@ -323,13 +342,15 @@ class MainWindow(QMainWindow):
         QMessageBox.about(self, f"About {APP_NAME}",
                           f"<b>{APP_NAME} {__version__}</b><p>Train generative adversarial networks on your own "
                           f"pictures, on your own computer, and watch them learn.</p>"
-                          f"<p>Runs are kept in {data_dir() / 'runs'}.</p>")
+                          f"<p>Runs are kept in {data_dir() / 'runs'}.</p>"
+                          f"<p>Training with {self.torch_build or 'torch (still being looked up)'}.</p>")
 
     # -- drops -------------------------------------------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if local_paths(event.mimeData()) and accept_without_moving(event):
             self.dataset_page.set_dragging(True)
+            self.drop_highlight.set_shown(True)
         else:
             event.ignore()
 
@@ -341,9 +362,11 @@ class MainWindow(QMainWindow):
 
     def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
         self.dataset_page.set_dragging(False)
+        self.drop_highlight.set_shown(False)
 
     def dropEvent(self, event: QDropEvent) -> None:
         self.dataset_page.set_dragging(False)
+        self.drop_highlight.set_shown(False)
         paths = local_paths(event.mimeData())
         if not paths or not accept_without_moving(event):
             event.ignore()
@@ -422,9 +445,16 @@ class MainWindow(QMainWindow):
             self.workspace.closing = True
             if not self._close_pending:
                 self._close_pending = True
-                self.training_page().stop()
-                self._say("Saving a checkpoint before closing…", 0)
+                page = self.training_page()
+                page.stop()
+                # The window stays until the checkpoint is written, saying so: one that vanished at once
+                # while the process saved for 20 s more read as a crash, or as a run lost.
+                self.setWindowTitle(STOPPING_WORDS)
+                page.progress_text.setText(f"{STOPPING_WORDS} a checkpoint, then GAN Studio closes.")
+                self._say(f"{STOPPING_WORDS} a checkpoint, then GAN Studio closes.", 0)
+                self.training_badge.setText(f"● {STOPPING_WORDS}")
                 self.centralWidget().setEnabled(False)
+                self.menuBar().setEnabled(False)
             event.ignore()
             return
         self.save_layout()

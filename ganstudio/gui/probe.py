@@ -1,4 +1,4 @@
-"""What this machine offers, found on a worker thread at start-up: models and training devices.
+"""What this machine offers, found on a worker thread at start-up: models, training devices and the torch build.
 
 Both need torch, whose import takes a second or two; doing it off the GUI thread lets the window
 appear at once and fills the choices a moment later. Models are described from the registry's
@@ -35,6 +35,7 @@ class DeviceChoice:
 class MachineInfo:
     models: tuple[ModelChoice, ...]
     devices: tuple[DeviceChoice, ...]
+    torch_build: str = ""  # "torch 2.14.1, CUDA 13.0", "torch 2.14.1, CPU only", as torch_build_words says
 
     @property
     def best_device(self) -> DeviceChoice:
@@ -49,10 +50,30 @@ def describe_model(recipe) -> ModelChoice:
                        tuple(recipe.sizes), recipe.default_size, tuple(recipe.options))
 
 
-def probe_machine() -> MachineInfo:
-    from ..core.device import available_devices
-    from ..core.registry import recipes
+def torch_build_words(version: str, cuda: str | None, hip: str | None, mps_built: bool, has_gpu: bool) -> str:
+    """Which torch build the app runs on, in words: a CUDA build on a machine without an NVIDIA GPU carries
+    about 3 GB of libraries it cannot use, and this is where a user finds that out (the README says what to do)."""
+    version = version.split("+")[0]
+    if cuda:
+        build = f"CUDA {cuda}" + ("" if has_gpu else " (no NVIDIA GPU found)")
+    elif hip:
+        build = f"ROCm {hip}"
+    elif mps_built:
+        build = "Apple Metal"
+    else:
+        build = "CPU only"
+    return f"torch {version}, {build}"
 
-    models = tuple(describe_model(recipe) for recipe in recipes())
+
+def probe_machine() -> MachineInfo:
+    import torch
+
+    from ..core.device import available_devices
+    from ..core.registry import recipes_for_device
+
     devices = tuple(DeviceChoice(info.key, info.label, info.key != "cpu") for info in available_devices())
-    return MachineInfo(models, devices)
+    # The models that measure best on the best device here come first, so a new run gets them.
+    models = tuple(describe_model(recipe) for recipe in recipes_for_device(devices[0].key))
+    build = torch_build_words(str(torch.__version__), torch.version.cuda, getattr(torch.version, "hip", None),
+                              torch.backends.mps.is_built(), any(device.key.startswith("cuda") for device in devices))
+    return MachineInfo(models, devices, build)

@@ -71,7 +71,12 @@ class Task:
 
 
 class WorkerPool:
-    """Up to `workers` threads running jobs in the order given; a thread idle for `idle_seconds` ends."""
+    """Up to `workers` threads running jobs in the order given; a thread idle for `idle_seconds` ends.
+
+    The threads do not hold the process open: a job that writes (an export, a save) is waited for at quit
+    with `wait_for_writes`, while one that only reads (a scan, the device probe importing torch) is left.
+    Quitting used to wait 5-13 s for the probe and the demo scan to finish work nobody would see.
+    """
 
     def __init__(self, workers: int, name: str, idle_seconds: float = WORKER_IDLE_SECONDS):
         self._max_workers = workers
@@ -83,15 +88,17 @@ class WorkerPool:
         self._idle = 0
         self._started = 0
         self._closed = False
+        self._writes_running = 0
+        self._writes_done = threading.Condition(self._lock)
 
-    def submit(self, job: Callable[[], None]) -> None:
-        self._jobs.put(job)
+    def submit(self, job: Callable[[], None], writes: bool = True) -> None:
+        """Queue `job`; `writes` False for a job whose work may be dropped when the app quits."""
+        self._jobs.put((job, writes))
         with self._lock:
             if self._closed or self._idle or len(self._threads) >= self._max_workers:
                 return
             self._started += 1
-            # Not a daemon: work under way (an export, a save) finishes even when the app is quitting.
-            thread = threading.Thread(target=self._work, name=f"{self._name}_{self._started}")
+            thread = threading.Thread(target=self._work, name=f"{self._name}_{self._started}", daemon=True)
             self._threads.add(thread)
         thread.start()
 
@@ -100,9 +107,9 @@ class WorkerPool:
             with self._lock:
                 self._idle += 1
             try:
-                job = self._jobs.get(timeout=self._idle_seconds)
+                job, writes = self._jobs.get(timeout=self._idle_seconds)
             except queue.Empty:
-                job = None
+                job, writes = None, False
             with self._lock:
                 self._idle -= 1
                 # Checked under the lock that `submit` takes: a job put after this check finds no idle
@@ -110,8 +117,21 @@ class WorkerPool:
                 if job is None and (self._closed or self._jobs.empty()):
                     self._threads.discard(threading.current_thread())
                     return
-            if job is not None and not self._closed:
+                if job is None or self._closed:
+                    continue
+                self._writes_running += writes
+            try:
                 job()
+            finally:
+                with self._lock:
+                    self._writes_running -= writes
+                    self._writes_done.notify_all()
+
+    def wait_for_writes(self) -> None:
+        """Block until no job that writes is running (those not started are dropped by `shutdown`)."""
+        with self._lock:
+            while self._writes_running:
+                self._writes_done.wait()
 
     @property
     def thread_count(self) -> int:
@@ -129,7 +149,7 @@ class WorkerPool:
             except queue.Empty:
                 break
         for _ in threads:
-            self._jobs.put(None)  # wakes the idle workers, which then see the pool closed and end
+            self._jobs.put((None, False))  # wakes the idle workers, which then see the pool closed and end
         if wait:
             for thread in threads:
                 if thread is not threading.current_thread():
@@ -152,10 +172,10 @@ class TaskRunner(QObject):
 
     def submit(self, work: Callable[[Task], Any], on_done: Callable[[Any], None] | None = None,
                on_error: Callable[[str], None] | None = None, on_progress: Callable[..., None] | None = None,
-               name: str = "task") -> Task:
+               name: str = "task", writes: bool = True) -> Task:
         """Run `work(task)` on a worker; `on_done(result)` or `on_error(sentence)` follow in the GUI thread.
 
-        A cancelled task calls neither.
+        A cancelled task calls neither. `writes` False: the work only reads, and quitting does not wait for it.
         """
         task = Task(self, name)
         if self._closed:
@@ -175,7 +195,7 @@ class TaskRunner(QObject):
             else:
                 self._answers.put(("done", task, result))
 
-        self._pool.submit(run)
+        self._pool.submit(run, writes)
         self._timer.start()
         return task
 
@@ -218,3 +238,7 @@ class TaskRunner(QObject):
         self._callbacks.clear()
         self._timer.stop()
         self._pool.shutdown(wait=wait)
+
+    def wait_for_writes(self) -> None:
+        """Block until the work under way that writes files has ended (at quit, after `shutdown`)."""
+        self._pool.wait_for_writes()

@@ -9,6 +9,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
+from .resources import resources_dir
+
 THEME_CHOICES = ("system", "light", "dark")
 
 
@@ -90,6 +92,9 @@ def blend(colour: str, towards: str, share: float) -> str:
 
 
 def style_sheet(c: Colours) -> str:
+    # Radio buttons and check boxes are drawn here, not by Fusion: its outline is the window colour darkened,
+    # which on the dark look's #17161d left them nearly invisible. The tick is white on the accent in both looks.
+    tick = (resources_dir() / "icons" / "check-mark.svg").as_posix()
     hover = "#2c2a37" if c.dark else "#eeecf6"
     # Muted text is for secondary words that are still live; a disabled button fades further, to read as off.
     disabled_text = blend(c.muted, c.window, 0.5)
@@ -116,6 +121,17 @@ def style_sheet(c: Colours) -> str:
     QPushButton[primary="true"]:disabled {{ background: {c.border}; border-color: {c.border}; color: {disabled_text}; }}
     QPushButton[flat="true"] {{ border: none; background: transparent; padding: 4px 8px; }}
     QPushButton[flat="true"]:hover {{ background: {hover}; }}
+    QRadioButton::indicator {{ width: 12px; height: 12px; border-radius: 7px; border: 1px solid {c.muted};
+                               background: {c.base}; }}
+    QRadioButton::indicator:hover {{ border-color: {c.accent}; }}
+    QRadioButton::indicator:checked {{ border-color: {c.accent}; background: qradialgradient(cx: 0.5, cy: 0.5,
+        radius: 0.5, fx: 0.5, fy: 0.5, stop: 0 {c.accent}, stop: 0.55 {c.accent}, stop: 0.65 {c.base}, stop: 1 {c.base}); }}
+    QRadioButton::indicator:disabled {{ border-color: {c.border}; }}
+    QCheckBox::indicator {{ width: 12px; height: 12px; border-radius: 3px; border: 1px solid {c.muted};
+                            background: {c.base}; }}
+    QCheckBox::indicator:hover {{ border-color: {c.accent}; }}
+    QCheckBox::indicator:checked {{ border-color: {c.accent}; background: {c.accent}; image: url("{tick}"); }}
+    QCheckBox::indicator:disabled {{ border-color: {c.border}; }}
     QToolButton {{ border-radius: 6px; padding: 4px; }}
     QToolButton:hover {{ background: {hover}; }}
     QFrame#banner {{ border-radius: 9px; border: 1px solid {c.border}; background: {c.panel}; }}

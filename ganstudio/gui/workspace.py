@@ -62,6 +62,7 @@ class Workspace(QObject):
     run_opened = Signal(str)          # show this run folder on the Runs page
     generate_requested = Signal(str)  # open this run folder on the Generate page
     resume_requested = Signal(str, object)  # continue this run: (folder, dict of epochs/steps/minutes)
+    torch_build_known = Signal(str)  # the probe found which torch build the app runs on, in words
 
     def __init__(self, settings: AppSettings, engine: ModuleType | Any | None = None, parent: QObject | None = None):
         super().__init__(parent)
@@ -101,3 +102,8 @@ class Workspace(QObject):
     def shutdown(self) -> None:
         self.io_tasks.shutdown()
         self.model_tasks.shutdown()
+
+    def wait_for_writes(self) -> None:
+        """Block until exports and saves under way have ended; reads under way are left (at quit)."""
+        self.io_tasks.wait_for_writes()
+        self.model_tasks.wait_for_writes()

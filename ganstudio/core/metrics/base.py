@@ -5,7 +5,8 @@ registered by @register_metric("name"). The engine schedules it as a hook, every
 of training time or every `every_epochs` epochs. `snapshot` runs on the training thread between
 steps and must be cheap and draw from no shared random generator, so training stays bitwise the
 same with or without the metric; `measure` runs on a background thread with what the snapshot
-took, and returns named numbers that front ends plot beside the losses.
+took, and returns named numbers that front ends plot beside the losses. A metric whose __init__ raises
+GanStudioError (its pretrained weights are missing, say) is skipped with that sentence as a warning.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class Metric:
     default_on: ClassVar[bool] = True  # measured when the run asks for the "auto" set of metrics
     every_seconds: ClassVar[float] = 0.0
     every_epochs: ClassVar[int] = 0
+    # A metric that ranks checkpoints is measured right after a checkpoint of the same step (the engine
+    # writes one if needed), and the checkpoint with the best first value is kept as checkpoints/best.pt.
+    ranks_checkpoints: ClassVar[bool] = False
 
     def __init__(self, config: RunConfig, device: torch.device, domain_pixels: list[np.ndarray]):
         """`domain_pixels`: each domain's decoded training pictures, N x H x W x 3 uint8."""

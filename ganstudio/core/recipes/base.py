@@ -3,11 +3,36 @@
 A model is one file: a Recipe subclass registered with @register("name"). Its class attributes
 declare its label, its kind, its own options, its data needs, what it reports and what its gallery
 shows; the CLI, the app, `generate` and `translate` are built from those declarations alone.
+
+Micro-batches and several processes, the one contract every recipe keeps in `train_step`:
+
+- `train_step` receives the step's whole batch (the same on every process under torchrun) and draws
+  the same random numbers on every process, for the whole batch where it can (DCGAN's latents), so
+  every process's generators stay in step and one checkpoint's RNG state serves them all. Numbers
+  drawn per piece (DCGAN's DiffAugment) keep the generators in step too, but every process then
+  draws the same ones for its own piece.
+- It computes losses only on `self.parts(...)`: this process's share of the batch, cut into
+  `self.split.micro_batches` pieces, each with a weight (its share of this process's pictures; the
+  weights sum to 1). Each piece's loss is multiplied by its weight before `backward`, the gradients
+  accumulate, and each optimiser steps once. The values it returns are the weighted sums too.
+- `optimizers()` names every optimiser it steps. The engine averages their gradients across
+  processes just before each one steps (and the returned values after the step), so a recipe never
+  calls torch.distributed itself. With one process and one micro-batch, `parts` is the whole batch
+  with weight 1.0, and the step is what it always was.
+- State that follows the pictures a step sees rather than the weights (CycleGAN's pool of past fakes)
+  must stay the same on every process: such a recipe passes its piece through `self.split.everyone(...)`
+  (every process's pieces, in rank order: with one process, the piece itself) and takes its own part
+  of the answer back with `self.split.mine(...)`.
+- An out-of-memory error part-way through a step is the engine's to handle: it puts the recipe's
+  state back (`state_dict` / `load_state_dict`), doubles `micro_batches` and runs the step again, so
+  a recipe needs no code of its own for it beyond keeping this contract.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator
 
 import numpy as np
 import torch
@@ -15,6 +40,59 @@ import torch
 from ..config import SIZES, RunConfig
 from ..registry import GENERATE, TRANSLATE
 from .options import Option, check_values
+
+
+@dataclass(frozen=True)
+class BatchSplit:
+    """How one step's batch is shared out: among `processes` (this one is `rank`), then into `micro_batches`."""
+
+    rank: int = 0
+    processes: int = 1
+    micro_batches: int = 1
+    # Every process's tensors of the same shape, concatenated in rank order; the engine's, under torchrun.
+    gather: Callable[[torch.Tensor], torch.Tensor] | None = field(default=None, compare=False, repr=False)
+
+    def everyone(self, piece: torch.Tensor) -> torch.Tensor:
+        """Every process's `piece` of this micro-batch, in rank order (the piece itself with one process)."""
+        if self.processes == 1 or self.gather is None:
+            return piece
+        return self.gather(piece)
+
+    def mine(self, everyones: torch.Tensor) -> torch.Tensor:
+        """This process's part of what `everyone` gave (transformed along the first dimension, not reordered)."""
+        if self.processes == 1:
+            return everyones
+        return everyones.chunk(self.processes)[self.rank]
+
+    def parts(self, *tensors: torch.Tensor) -> Iterator[tuple[float, tuple[torch.Tensor, ...]]]:
+        """(weight, pieces) for each micro-batch of this process's share of tensors cut along their first dimension."""
+        total = tensors[0].shape[0]
+        if total % self.processes:
+            raise ValueError(f"a batch of {total} cannot be shared equally among {self.processes} processes")
+        share = total // self.processes
+        start = self.rank * share
+        local = [tensor[start:start + share] for tensor in tensors]
+        for pieces in zip(*(torch.tensor_split(tensor, min(self.micro_batches, share)) for tensor in local)):
+            yield pieces[0].shape[0] / share, pieces
+
+
+@dataclass(frozen=True)
+class BenchCase:
+    """One configuration `ganstudio bench` times for a model: a size, a batch, its own options (a preset), widths.
+
+    `width` 0 leaves the widths to the model's own choice for the device; a case that should match a
+    published reference (the DCGAN paper's 64) says so.
+    """
+
+    size: int
+    batch_size: int
+    options: tuple[tuple[str, Any], ...] = ()
+    width: int = 0
+
+    @property
+    def label(self) -> str:
+        named = ", ".join(str(value) for _, value in self.options)
+        return f"{self.size} px{', ' + named if named else ''}, batch {self.batch_size}"
 
 
 class Recipe:
@@ -31,6 +109,9 @@ class Recipe:
     summary: ClassVar[str] = ""  # one plain sentence on what it is good for
     kind: ClassVar[str] = GENERATE
     list_order: ClassVar[int] = 100  # lists offer lower numbers first; the first of a kind is the default
+    # Device types ('cuda', 'mps', 'cpu') where this model measured best of its kind: there it is listed
+    # first and new runs get it (registry.default_recipe); elsewhere `list_order` decides.
+    preferred_devices: ClassVar[tuple[str, ...]] = ()
     options: ClassVar[tuple[Option, ...]] = ()
     loss_names: ClassVar[tuple[str, ...]] = ()
     stat_names: ClassVar[tuple[str, ...]] = ()
@@ -46,8 +127,11 @@ class Recipe:
     demo_sets: ClassVar[tuple[str, ...]] = ("shapes",)
     sizes: ClassVar[tuple[int, ...]] = SIZES
     default_size: ClassVar[int] = 64
+    # What `ganstudio bench` times for this model; a model with none is not benchmarked.
+    bench_cases: ClassVar[tuple[BenchCase, ...]] = ()
 
     def __init__(self, config: RunConfig, device: torch.device, precision: str):
+        self.split = BatchSplit()  # the engine sets it; see the module's note on micro-batches and processes
         self.config = config
         self.device = device
         self.precision = precision
@@ -75,6 +159,13 @@ class Recipe:
         """The size pictures are decoded at: the training size, or larger when the recipe trains on random crops."""
         return config.data.size
 
+    @classmethod
+    def textbook_step(cls, config: RunConfig, device: torch.device) -> Callable[[list[torch.Tensor]], None] | None:
+        """For `ganstudio bench`: one training step written the textbook way in plain PyTorch (float32, a host sync
+        per step), taking each domain's batch as a standard DataLoader gives it, on the CPU. None: the bench uses
+        this recipe itself in float32, fed by a DataLoader and read back every step."""
+        return None
+
     # -- training ----------------------------------------------------------------------------------
 
     def attach_data(self, domain_pixels: list[np.ndarray]) -> None:
@@ -99,6 +190,14 @@ class Recipe:
     def set_augment_strength(self, strength: float) -> None:
         """Called by the balance guard between steps with the strength the next steps augment with."""
         self.augment_strength = float(strength)
+
+    def parts(self, *tensors: torch.Tensor) -> Iterator[tuple[float, tuple[torch.Tensor, ...]]]:
+        """This process's micro-batches of the step's whole-batch `tensors`, as (weight, pieces); see the module note."""
+        return self.split.parts(*tensors)
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """Every optimiser `train_step` steps, by name; the engine synchronises their gradients across processes."""
+        raise NotImplementedError
 
     def sample_grid(self) -> np.ndarray:
         """The picture of the fixed inputs as H x W x 3 uint8, for the gallery; its rows are `visual_names`."""
@@ -133,6 +232,30 @@ class GeneratingRecipe(Recipe):
     def load_for_inference(self, state: dict) -> None:
         """Only what sampling needs from a checkpoint's recipe state, so a checkpoint of any age generates."""
         raise NotImplementedError
+
+    def sampling_generator(self) -> torch.nn.Module:
+        """The network `generate` samples from, ready to sample: latents in, pictures in [-1, 1] out."""
+        raise NotImplementedError
+
+    def sampling_snapshot(self) -> Callable[[torch.Tensor], torch.Tensor]:
+        """A standalone copy of the sampling network, taken between steps: latents -> N x C x H x W float32
+        pictures in [-1, 1] on the recipe's device. Later steps do not change it, so another thread may call it.
+
+        The copy itself is cheap (3 ms for DCGAN's generator at 64 px, width 32, on one CPU core; what
+        `sampling_generator` does first may cost more), and every network's train/eval mode is put back as
+        it was, so taking it leaves training exactly as it would have been.
+        """
+        modes = [(module, module.training) for network in self.networks().values() for module in network.modules()]
+        network = copy.deepcopy(self.sampling_generator()).eval().requires_grad_(False)
+        for module, training in modes:
+            module.training = training
+        device = self.device
+
+        def sample(latents: torch.Tensor) -> torch.Tensor:
+            with torch.inference_mode():
+                return network(latents.to(device)).float()
+
+        return sample
 
 
 class TranslatingRecipe(Recipe):

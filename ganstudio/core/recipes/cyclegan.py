@@ -20,7 +20,7 @@ from ..imaging import make_grid, to_uint8_images
 from ..models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
 from ..precision import autocast, make_scaler
 from ..registry import register
-from .base import TranslatingRecipe
+from .base import BenchCase, TranslatingRecipe
 from .options import Choice, Option
 
 CYCLE_WEIGHT = 10.0  # lambda_A and lambda_B of the reference
@@ -163,6 +163,9 @@ class CycleGANRecipe(TranslatingRecipe):
     domains = ("A", "B")
     demo_sets = ("day", "night")
     default_size = 128
+    # Both presets at the reference's batch of one, at the sizes people train it at.
+    bench_cases = tuple(BenchCase(size, 1, (("preset", preset),)) for preset in ("light", "default")
+                        for size in (128, 256))
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
@@ -240,18 +243,49 @@ class CycleGANRecipe(TranslatingRecipe):
         for group in self.optimizer_d.param_groups:
             group["lr"] = self.base_lr_d * self.lr_factor
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generators": self.optimizer_g, "discriminators": self.optimizer_d}
+
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real_a, real_b = (batch.contiguous(memory_format=self.memory_format) for batch in batches)
-        count = real_a.shape[0]
+        parts = list(self.parts(real_a, real_b))  # one (weight, pieces) per micro-batch: see recipes/base.py
         discriminators = (self.discriminator_a, self.discriminator_b)
+        for network in discriminators:
+            network.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
+        self.optimizer_g.zero_grad(set_to_none=True)
+        fakes, g_values = [], 0.0
+        for weight, (part_a, part_b) in parts:
+            loss_g, losses, fake_a, fake_b = self._generator_losses(part_a, part_b)
+            self.scaler_g.scale(loss_g * weight).backward()
+            fakes.append((fake_a.detach(), fake_b.detach()))
+            g_values = g_values + weight * losses
+        self.scaler_g.step(self.optimizer_g)
+        self.scaler_g.update()
+        for network in discriminators:
+            network.requires_grad_(True)
+
+        self.optimizer_d.zero_grad(set_to_none=True)
+        d_values = 0.0
+        for (weight, (part_a, part_b)), (fake_a, fake_b) in zip(parts, fakes):
+            loss_d_a, loss_d_b = self._discriminator_losses(part_a, part_b, fake_a, fake_b)
+            self.scaler_d.scale((loss_d_a + loss_d_b) * weight).backward()
+            d_values = d_values + weight * torch.stack([loss_d_a.detach(), loss_d_b.detach()])
+        self.scaler_d.step(self.optimizer_d)
+        self.scaler_d.update()
+
+        loss_g_a, loss_cycle_a, loss_idt_a, loss_g_b, loss_cycle_b, loss_idt_b = g_values.unbind()
+        return torch.stack([d_values[0], loss_g_a, loss_cycle_a, loss_idt_a, d_values[1], loss_g_b, loss_cycle_b,
+                            loss_idt_b, loss_g_a.new_full((), self.base_lr_g * self.lr_factor)])  # a fill, not a copy
+
+    def _generator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor):
+        """G's whole loss on one micro-batch, its six parts (detached), and the fakes the discriminators judge."""
+        count = real_a.shape[0]
         with autocast(self.device, self.precision):
             # G_A sees real A (to translate) and real B (identity) in one batch; instance norm keeps the
             # pictures independent, and one call of twice the batch is cheaper than two.
             fake_b, same_b = self.generator_a(torch.cat([real_a, real_b])).split(count)
             fake_a, same_a, rec_a = self.generator_b(torch.cat([real_b, real_a, fake_b])).split(count)
             rec_b = self.generator_a(fake_a)
-            for network in discriminators:
-                network.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
             loss_g_a = _least_squares(self.discriminator_a(fake_b), 1.0)
             loss_g_b = _least_squares(self.discriminator_b(fake_a), 1.0)
         loss_cycle_a = F.l1_loss(rec_a.float(), real_a) * CYCLE_WEIGHT
@@ -259,28 +293,23 @@ class CycleGANRecipe(TranslatingRecipe):
         loss_idt_a = F.l1_loss(same_b.float(), real_b) * CYCLE_WEIGHT * IDENTITY_WEIGHT
         loss_idt_b = F.l1_loss(same_a.float(), real_a) * CYCLE_WEIGHT * IDENTITY_WEIGHT
         loss_g = loss_g_a + loss_g_b + loss_cycle_a + loss_cycle_b + loss_idt_a + loss_idt_b
-        self.optimizer_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
-        self.scaler_g.step(self.optimizer_g)
-        self.scaler_g.update()
-        for network in discriminators:
-            network.requires_grad_(True)
+        losses = torch.stack([loss_g_a, loss_cycle_a, loss_idt_a, loss_g_b, loss_cycle_b, loss_idt_b]).detach()
+        return loss_g, losses, fake_a, fake_b
 
-        pooled_fake_b = self.pool_fake_b.query(fake_b)
-        pooled_fake_a = self.pool_fake_a.query(fake_a)
+    def _discriminator_losses(self, real_a: torch.Tensor, real_b: torch.Tensor, fake_a: torch.Tensor,
+                              fake_b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """D_A's and D_B's losses on one micro-batch, judging pooled fakes against real pictures."""
+        count = real_a.shape[0]
+        # The pools see every process's fakes, in the order one process at the whole batch would: the same
+        # pools on every process, so one checkpoint's pools continue them all.
+        pooled_fake_b = self.split.mine(self.pool_fake_b.query(self.split.everyone(fake_b)))
+        pooled_fake_a = self.split.mine(self.pool_fake_a.query(self.split.everyone(fake_a)))
         with autocast(self.device, self.precision):
             real_scores_a, fake_scores_a = self.discriminator_a(torch.cat([real_b, pooled_fake_b])).split(count)
             real_scores_b, fake_scores_b = self.discriminator_b(torch.cat([real_a, pooled_fake_a])).split(count)
         loss_d_a = 0.5 * (_least_squares(real_scores_a, 1.0) + _least_squares(fake_scores_a, 0.0))
         loss_d_b = 0.5 * (_least_squares(real_scores_b, 1.0) + _least_squares(fake_scores_b, 0.0))
-        self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(loss_d_a + loss_d_b).backward()
-        self.scaler_d.step(self.optimizer_d)
-        self.scaler_d.update()
-
-        return torch.stack([loss_d_a.detach(), loss_g_a.detach(), loss_cycle_a.detach(), loss_idt_a.detach(),
-                            loss_d_b.detach(), loss_g_b.detach(), loss_cycle_b.detach(), loss_idt_b.detach(),
-                            loss_g.detach().new_full((), self.base_lr_g * self.lr_factor)])  # a fill, not a copy
+        return loss_d_a, loss_d_b
 
     @torch.no_grad()
     def translate(self, images: torch.Tensor, direction: str) -> torch.Tensor:
@@ -325,3 +354,54 @@ class CycleGANRecipe(TranslatingRecipe):
         self.pool_fake_a.load_state_dict(state["pool_fake_a"], self.device)
         self.pool_fake_b.load_state_dict(state["pool_fake_b"], self.device)
         self.fixed_a, self.fixed_b = state["fixed_a"].clone(), state["fixed_b"].clone()
+
+    @classmethod
+    def textbook_step(cls, config: RunConfig, device: torch.device):
+        """The reference's optimize_parameters as its train.py runs it: float32, a separate call per network and
+        picture set, MSE against target tensors, the pools, losses read back (a host sync) every step."""
+        spec = cls.generator_spec(config)
+        generator_a, generator_b = ResnetGenerator(spec).to(device), ResnetGenerator(spec).to(device)
+        discriminator_a = PatchDiscriminator(config.model.d_width or spec.filters).to(device)
+        discriminator_b = PatchDiscriminator(config.model.d_width or spec.filters).to(device)
+        for network in (generator_a, generator_b, discriminator_a, discriminator_b):
+            network.apply(init_weights)
+        betas = (config.train.beta1, config.train.beta2)
+        optimizer_g = torch.optim.Adam([*generator_a.parameters(), *generator_b.parameters()], lr=config.train.lr_g,
+                                       betas=betas)
+        optimizer_d = torch.optim.Adam([*discriminator_a.parameters(), *discriminator_b.parameters()],
+                                       lr=config.train.lr_d, betas=betas)
+        pool_a, pool_b = FakeImagePool(POOL_SIZE, 1), FakeImagePool(POOL_SIZE, 2)
+        mse, l1 = torch.nn.MSELoss(), torch.nn.L1Loss()
+
+        def adversarial(prediction: torch.Tensor, real: bool) -> torch.Tensor:
+            return mse(prediction, torch.tensor(1.0 if real else 0.0, device=device).expand_as(prediction))
+
+        def step(batches: list[torch.Tensor]) -> None:
+            real_a, real_b = (batch.to(device) for batch in batches)
+            fake_b = generator_a(real_a)
+            rec_a = generator_b(fake_b)
+            fake_a = generator_b(real_b)
+            rec_b = generator_a(fake_a)
+            for network in (discriminator_a, discriminator_b):
+                network.requires_grad_(False)
+            optimizer_g.zero_grad()
+            idt_a, idt_b = generator_a(real_b), generator_b(real_a)
+            loss_idt = (l1(idt_a, real_b) + l1(idt_b, real_a)) * CYCLE_WEIGHT * IDENTITY_WEIGHT
+            loss_g = (adversarial(discriminator_a(fake_b), True) + adversarial(discriminator_b(fake_a), True)
+                      + (l1(rec_a, real_a) + l1(rec_b, real_b)) * CYCLE_WEIGHT + loss_idt)
+            loss_g.backward()
+            optimizer_g.step()
+            for network in (discriminator_a, discriminator_b):
+                network.requires_grad_(True)
+            optimizer_d.zero_grad()
+            losses_d = []
+            for discriminator, real, pool, fake in ((discriminator_a, real_b, pool_b, fake_b),
+                                                    (discriminator_b, real_a, pool_a, fake_a)):
+                loss_d = 0.5 * (adversarial(discriminator(real), True)
+                                + adversarial(discriminator(pool.query(fake).detach()), False))
+                loss_d.backward()
+                losses_d.append(loss_d)
+            optimizer_d.step()
+            loss_g.item(), [loss.item() for loss in losses_d]
+
+        return step

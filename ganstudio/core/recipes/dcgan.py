@@ -13,7 +13,7 @@ from ..losses import discriminator_losses, discriminator_score, generator_loss, 
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..precision import autocast, make_scaler
 from ..registry import register
-from .base import GeneratingRecipe
+from .base import BenchCase, GeneratingRecipe
 from .options import Choice, Option
 
 # Forward passes used to recompute the averaged generator's batch-norm statistics before sampling.
@@ -92,6 +92,9 @@ class DCGANRecipe(GeneratingRecipe):
     balance_stat_names = ("sign D(x)", "sign D(G(z))")
     visual_names = ("fake",)
     sizes = (32, 64, 128, 256, 512)
+    # The paper's widths (64) at batch 64, as the pytorch/examples DCGAN trains.
+    bench_cases = (BenchCase(64, 64, (("preset", "standard"),), width=64),
+                   BenchCase(128, 64, (("preset", "standard"),), width=64))
 
     @classmethod
     def reported_names(cls, config: RunConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -140,6 +143,9 @@ class DCGANRecipe(GeneratingRecipe):
     def networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
 
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"generator": self.optimizer_g, "discriminator": self.optimizer_d}
+
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real = batches[0]
         batch_size = real.shape[0]
@@ -149,22 +155,33 @@ class DCGANRecipe(GeneratingRecipe):
         def augment(images: torch.Tensor) -> torch.Tensor:
             return diff_augment(images, strength)
 
-        with autocast(self.device, self.precision):
-            fake = self.generator(latents)
-            real_logits = self.discriminator(augment(real))
-            fake_logits = self.discriminator(augment(fake.detach()))
-            loss_real, loss_fake = discriminator_losses(self.loss_kind, real_logits, fake_logits)
+        parts = list(self.parts(real, latents))  # one (weight, pieces) per micro-batch: see recipes/base.py
+
         self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(loss_real + loss_fake).backward()
+        fakes, d_values, g_value = [], 0.0, 0.0
+        for weight, (real_part, latent_part) in parts:
+            with autocast(self.device, self.precision):
+                fake = self.generator(latent_part)
+                real_logits = self.discriminator(augment(real_part))
+                fake_logits = self.discriminator(augment(fake.detach()))
+                loss_real, loss_fake = discriminator_losses(self.loss_kind, real_logits, fake_logits)
+            self.scaler_d.scale((loss_real + loss_fake) * weight).backward()
+            fakes.append(fake)
+            d_values = d_values + weight * torch.stack([
+                loss_real.detach(), loss_fake.detach(),
+                discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits),
+                verdict_sign(self.loss_kind, real_logits), verdict_sign(self.loss_kind, fake_logits)])
         self.scaler_d.step(self.optimizer_d)
         self.scaler_d.update()
 
         # D's own weight gradients are not needed for G's step: skipping them saves a third of D's backward.
         self.discriminator.requires_grad_(False)
-        with autocast(self.device, self.precision):
-            loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake)))
         self.optimizer_g.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
+        for (weight, _), fake in zip(parts, fakes):
+            with autocast(self.device, self.precision):
+                loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake)))
+            self.scaler_g.scale(loss_g * weight).backward()
+            g_value = g_value + weight * loss_g.detach()
         self.scaler_g.step(self.optimizer_g)
         self.scaler_g.update()
         self.discriminator.requires_grad_(True)
@@ -172,9 +189,7 @@ class DCGANRecipe(GeneratingRecipe):
         if self.average is not None:
             self.average.update(self.generator, images_seen + batch_size, batch_size)
         self._updates += 1
-        values = [loss_real.detach(), loss_fake.detach(), loss_g.detach(),
-                  discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits),
-                  verdict_sign(self.loss_kind, real_logits), verdict_sign(self.loss_kind, fake_logits)]
+        values = [d_values[0], d_values[1], g_value, d_values[2], d_values[3], d_values[4], d_values[5]]
         if self.adaptive_augment:
             values.append(torch.full((), strength, device=self.device))  # a fill on the device: no host copy
         return torch.stack(values)
@@ -242,3 +257,37 @@ class DCGANRecipe(GeneratingRecipe):
             self.average.load_state_dict(state["generator_average"])
         self._calibrated_at = None
         self.fixed_latents = state["fixed_latents"].clone()
+
+    @classmethod
+    def textbook_step(cls, config: RunConfig, device: torch.device):
+        """The pytorch/examples DCGAN step: a sigmoid discriminator with BCELoss, float32, `.item()` every step."""
+        model = config.model
+        generator = DCGANGenerator(model.latent_dim, config.data.size, model.g_width).to(device)
+        discriminator = torch.nn.Sequential(DCGANDiscriminator(config.data.size, model.d_width),
+                                            torch.nn.Sigmoid()).to(device)
+        criterion = torch.nn.BCELoss()
+        betas = (config.train.beta1, config.train.beta2)
+        optimizer_g = torch.optim.Adam(generator.parameters(), lr=config.train.lr_g, betas=betas)
+        optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=config.train.lr_d, betas=betas)
+
+        def step(batches: list[torch.Tensor]) -> None:
+            real = batches[0].to(device)
+            count = real.shape[0]
+            label = torch.full((count,), 1.0, device=device)
+            discriminator.zero_grad()
+            loss_real = criterion(discriminator(real).view(-1), label)
+            loss_real.backward()
+            fake = generator(torch.randn(count, model.latent_dim, device=device))
+            label.fill_(0.0)
+            loss_fake = criterion(discriminator(fake.detach()).view(-1), label)
+            loss_fake.backward()
+            optimizer_d.step()
+            generator.zero_grad()
+            label.fill_(1.0)
+            output = discriminator(fake).view(-1)
+            loss_g = criterion(output, label)
+            loss_g.backward()
+            optimizer_g.step()
+            (loss_real + loss_fake).item(), loss_g.item(), output.mean().item()
+
+        return step

@@ -82,3 +82,18 @@ def check_values(options: tuple[Option, ...], values: dict[str, Any], model: str
         offered = f"; it has {', '.join(known)}" if known else "; it has none"
         raise ConfigError(f"The {model} model has no option {', '.join(unknown)}{offered}.")
     return {name: option.check(values.get(name, option.default), model) for name, option in known.items()}
+
+
+def size_preset_option() -> Option:
+    """The "preset" option of a model whose network size scales by a width factor: sketch, standard, detailed."""
+    return Option("preset", "standard", "network size: sketch (half the usual width, quickest), standard, or "
+                                        "detailed (twice as wide, slowest)", "Size",
+                  choices=(Choice("sketch", "Sketch — quickest", "Half the usual width: the quickest to train."),
+                           Choice("standard", "Standard", "The model's usual width for this device."),
+                           Choice("detailed", "Detailed — slowest", "Twice as wide: finer detail, slower steps.")))
+
+
+def sample_average_option() -> Option:
+    """The "ema" option of a model that can sample from a moving average of its generator (on by default)."""
+    return Option("ema", True, "sample from a moving average of the generator: steadier, cleaner pictures",
+                  "Smooth the samples (moving average)", advanced=True)

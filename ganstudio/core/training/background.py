@@ -22,9 +22,14 @@ class BackgroundMeasurements:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: list[Future] = []
 
+    @property
+    def busy(self) -> bool:
+        """Whether a measurement is still running (a `take` now would be skipped)."""
+        return any(not future.done() for future in self._pending)
+
     def take(self, metric: Metric, recipe, state: RunState) -> None:
         """Snapshot `metric` now; measure it in the background and emit MetricMeasured (or a Warning)."""
-        if any(not future.done() for future in self._pending):
+        if self.busy:
             return  # the last measurement is still running: skip this turn rather than queue behind it
         step, epoch, elapsed = state.step, state.epoch, state.clock.elapsed()
         snapshot = metric.snapshot(recipe)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QProgressBar,
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QFrame, QHBoxLayout, QProgressBar,
                                QSpinBox, QStackedWidget,
                                QVBoxLayout, QWidget)
 
@@ -25,8 +25,8 @@ from ...core.printable import printable_name
 from ...core.runs import RunFolder, list_runs
 from ..images import qimage_from_rgb
 from ..resources import icon
-from ..widgets.common import Banner, button, card, label, refresh_style, settings_column
-from ..widgets.drop_target import IMAGE_SUFFIXES, accept_without_moving, local_paths
+from ..widgets.common import Banner, IconLabel, button, card, fixed_width_wrapped, label, refresh_style, settings_column
+from ..widgets.drop_target import IMAGE_SUFFIXES, DropHighlight, accept_without_moving, local_paths
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import side_by_side
 from ..widgets.replace_question import ask_to_replace
@@ -126,6 +126,7 @@ class ConvertPanel(QWidget):
         self.folder_panel = self._build_folder_panel()
         for panel in (self.drop_panel, self.picture_panel, self.folder_panel):
             self.stack.addWidget(panel)
+        self.drop_highlight = DropHighlight(self.stack, "Drop to convert: a picture, a folder or a zip")
         right = QWidget()
         right_layout = QVBoxLayout(right)
         right_layout.setContentsMargins(8, 0, 0, 0)
@@ -187,15 +188,14 @@ class ConvertPanel(QWidget):
         zone = QFrame()
         zone.setObjectName("dropZone")
         self.drop_zone = zone
-        art = QLabel()
-        art.setPixmap(icon("drop").pixmap(QSize(56, 56)))
+        art = IconLabel("drop", 56)
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = label("Drop a picture or a folder to convert", "h1")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint = label("One picture shows before and after. A folder or a zip is converted whole into a folder you "
                      "choose, keeping every name.", "muted", wrap=True)
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint.setFixedWidth(460)  # a fixed width lets the wrapped text take the height it needs
+        fixed_width_wrapped(hint, 460)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         buttons.addWidget(button("Open picture…", "images", on_click=self.choose_picture))
@@ -225,9 +225,18 @@ class ConvertPanel(QWidget):
         self.save_button = button("Save result…", "export", primary=True, on_click=self.save_result,
                                   tooltip="Save the converted picture as PNG, JPEG or WebP")
         top.addWidget(self.save_button)
-        top.addWidget(button("Convert another…", "images", on_click=self.choose_picture,
-                             tooltip="Open another picture (or drop one here)"))
         column.addLayout(top)
+        # After one picture, the folder and zip choices stay on offer, as on the drop zone.
+        another = QHBoxLayout()
+        another.addWidget(label("Convert another:", "muted"))
+        another.addWidget(button("Picture…", "images", on_click=self.choose_picture,
+                                 tooltip="Open another picture (or drop one here)"))
+        another.addWidget(button("Folder…", "folder", on_click=self.choose_folder,
+                                 tooltip="Convert a whole folder into a folder you choose, keeping every name"))
+        another.addWidget(button("Zip…", "archive", on_click=self.choose_zip,
+                                 tooltip="Convert the pictures of a zip archive into a folder you choose"))
+        another.addStretch(1)
+        column.addLayout(another)
         views = QHBoxLayout()
         views.setSpacing(12)
         self.before_view = ImageView("", caption="Before")
@@ -389,7 +398,8 @@ class ConvertPanel(QWidget):
             self.workspace.say("That model could not be opened.", page=PAGE_KEY)
             self.translator_failed.emit(message)
 
-        self.workspace.model_tasks.submit(lambda task: open_source(source), opened, failed, name="open-generator")
+        self.workspace.model_tasks.submit(lambda task: open_source(source), opened, failed, name="open-generator",
+                                          writes=False)
 
     def _loaded(self, source: GeneratorSource, translator) -> None:
         self.translator = translator
@@ -463,6 +473,8 @@ class ConvertPanel(QWidget):
     def _set_dragging(self, dragging: bool) -> None:
         self.drop_zone.setProperty("dragging", dragging)
         refresh_style(self.drop_zone)
+        # The drop zone lights up itself; over a picture or a folder's progress the frame says what a drop does.
+        self.drop_highlight.set_shown(dragging and self.stack.currentWidget() is not self.drop_panel)
 
     def convert_path(self, path: str) -> None:
         """A picture is converted and shown; a folder or zip asks where its results go, then converts them all."""

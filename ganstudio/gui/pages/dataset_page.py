@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QColorDialog, QComboBox, QFileDialog, QFormLayout, QFrame, QHBoxLayout,
-                               QLabel, QProgressBar, QPushButton, QRadioButton, QSlider,
+                               QProgressBar, QPushButton, QRadioButton, QSlider,
                                QStackedWidget, QVBoxLayout, QWidget)
 
 from ...core.config import FITS, SIZES, DataConfig
@@ -25,9 +25,8 @@ from ...core.data.decode import decode_square, open_image, parse_colour, to_rgb
 from ...core.data.scan import DatasetReport, ScanCancelled
 from ...core.data.sources import SourceFile, SourceReader, list_sources
 from ..images import qimage_from_rgb
-from ..resources import icon
 from ..tasks import Task, TaskCancelled
-from ..widgets.common import button, label, refresh_style, settings_column
+from ..widgets.common import IconLabel, button, label, refresh_style, settings_column
 from ..widgets.drop_target import IMAGE_SUFFIXES, paths_from_drop
 from ..widgets.image_view import ImageView
 from ..widgets.page_frame import page_frame, side_by_side
@@ -110,8 +109,7 @@ class DropZone(QFrame):
     def __init__(self, page: "DatasetPage"):
         super().__init__()
         self.setObjectName("dropZone")
-        art = QLabel()
-        art.setPixmap(icon("drop").pixmap(QSize(56, 56)))
+        art = IconLabel("drop", 56)
         art.setAlignment(Qt.AlignmentFlag.AlignCenter)
         title = label("Drop your pictures here", "h1")
         title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -224,8 +222,7 @@ class DatasetPage(QWidget):
         self.thumb_size.valueChanged.connect(lambda side: self.grid.set_picture_side(side))
         top = QHBoxLayout()
         top.addWidget(self.grid_title, 1)
-        small = QLabel()
-        small.setPixmap(icon("grid").pixmap(QSize(14, 14)))
+        small = IconLabel("grid", 14)
         top.addWidget(small)
         top.addWidget(self.thumb_size)
         self.grid = PictureGrid(picture_side=96)
@@ -282,8 +279,7 @@ class DatasetPage(QWidget):
         for view in (self.preview_original, self.preview_prepared):
             view.setMinimumSize(110, 110)
             view.setMaximumHeight(170)
-        arrow = QLabel()
-        arrow.setPixmap(icon("chevron-right").pixmap(QSize(18, 18)))
+        arrow = IconLabel("chevron-right", 18)
         previews.addWidget(self.preview_original, 1)
         previews.addWidget(arrow)
         previews.addWidget(self.preview_prepared, 1)
@@ -463,7 +459,7 @@ class DatasetPage(QWidget):
         self.workspace.say("Checking the pictures…", 0, page=self.key)
         self._scan = self.workspace.io_tasks.submit(
             lambda task: scan_dataset(task, data), self._scanned, self._scan_failed, self._scan_progressed,
-            name="scan")
+            name="scan", writes=False)
 
     def _scan_progressed(self, stage: str, done: int, total: int) -> None:
         if self.stack.currentWidget() is not self.scan_panel:
@@ -570,7 +566,7 @@ class DatasetPage(QWidget):
             self._preview.cancel()
         self._preview = self.workspace.io_tasks.submit(
             lambda task: prepare_preview(source, demo_pixels, label_text, data.size, data.fit, data.background),
-            self._show_preview, self._preview_failed, name="preview")
+            self._show_preview, self._preview_failed, name="preview", writes=False)
 
     def _show_preview(self, preview: PreviewResult) -> None:
         self._preview = None

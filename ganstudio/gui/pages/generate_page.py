@@ -22,10 +22,12 @@ from ...core.animation import (DEFAULT_FPS, DEFAULT_FRAMES_EACH_WAY, find_ffmpeg
 from ...core.export import write_pngs
 from ...core.fileio import atomic_write_text
 from ...core.runs import RunFolder, list_runs
+from ...core.sinks import epochs_done
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..widgets.common import button, label, settings_column
 from ..widgets.image_view import EnlargeDialog, ImageView
+from ..widgets.nearest_strip import NearestStrip
 from ..widgets.page_frame import page_frame, side_by_side
 from ..widgets.picture_grid import PictureGrid
 from ..widgets.replace_question import ask_to_replace
@@ -37,6 +39,24 @@ RANDOM_SEED_LIMIT = 10_000_000
 # Each kind of export remembers its own last folder: pictures, grids and animations often go to different places.
 EXPORT_FOLDER_KEYS = {"pictures": "exports/pictures_folder", "grid": "exports/grid_folder",
                       "animation": "exports/animation_folder"}
+
+
+# A grid's file name lists at most this many seeds that are not consecutive; all are in its metadata.
+NAMED_SEEDS = 3
+
+
+def seeds_in_name(seeds: list[int]) -> str:
+    """The seeds of a grid as its file name says them: 'seeds5-28' only for a run of consecutive seeds.
+
+    '_seeds315328-2227964' read as a range for three seeds chosen from anywhere; those are listed instead.
+    """
+    if len(seeds) == 1:
+        return f"seed{seeds[0]}"
+    if all(later == earlier + 1 for earlier, later in zip(seeds, seeds[1:])):
+        return f"seeds{seeds[0]}-{seeds[-1]}"
+    named = "_".join(map(str, seeds[:NAMED_SEEDS]))
+    more = len(seeds) - NAMED_SEEDS
+    return f"seeds{named}" + (f"_and_{more}_more" if more > 0 else "")
 
 
 @dataclass
@@ -119,7 +139,7 @@ class GeneratePage(QWidget):
         self.grid.doubleClicked.connect(lambda index: self.enlarge(index.row()))
         self.grid.setToolTip("Double-click to enlarge; S stars the selected pictures")
         self.grid.selectionModel().selectionChanged.connect(lambda *args: self._update_actions())
-        self.empty_note = label("", "muted")
+        self.grid.selectionModel().currentChanged.connect(lambda *args: self._compare_with_training())
         pictures = QWidget()
         pictures_layout = QVBoxLayout(pictures)
         pictures_layout.setContentsMargins(6, 6, 6, 6)
@@ -135,6 +155,8 @@ class GeneratePage(QWidget):
         top.addWidget(self.star_button)
         pictures_layout.addLayout(top)
         pictures_layout.addWidget(self.grid, 1)
+        self.nearest_strip = NearestStrip(self.workspace)
+        pictures_layout.addWidget(self.nearest_strip)
         self.tabs.addTab(pictures, icon("grid"), "Pictures")
         animation = QWidget()
         animation_layout = QVBoxLayout(animation)
@@ -232,6 +254,20 @@ class GeneratePage(QWidget):
         self.export_gif_button.setEnabled(self.animation is not None)
         self.export_mp4_button.setEnabled(self.animation is not None and self.ffmpeg is not None)
         self.use_selected_button.setEnabled(loaded and len(self.grid.selected_rows()) == 2)
+        self.grid.set_placeholder(self._empty_words())
+
+    def _empty_words(self) -> str:
+        """What the empty gallery says to do next."""
+        if self.generator is None:
+            if self.run_choice.currentData() is None:
+                return "No pictures yet: train a run on the Train page first, then make its pictures here."
+            return "Loading the model…"
+        if self.batch is None:
+            return ("Press Generate (Ctrl+G) to make pictures from the seeds on the left, or Surprise me for "
+                    "random ones.")
+        if self.only_starred.isChecked():
+            return "No starred pictures yet: select some and press Star (S), or show them all again."
+        return ""
 
     # -- runs --------------------------------------------------------------------------------------
 
@@ -271,6 +307,7 @@ class GeneratePage(QWidget):
         self.run_choice.blockSignals(False)
         if not folders:
             self.checkpoint_choice.clear()
+            self._update_actions()
             return
         if self.run_choice.currentData() != self._chosen_run:
             self._run_chosen()
@@ -309,7 +346,7 @@ class GeneratePage(QWidget):
             from ...core.generate import load_generator
             return load_generator(run_dir, checkpoint, device="auto")
 
-        self.workspace.model_tasks.submit(load, self._loaded, self._load_failed, name="load-generator")
+        self.workspace.model_tasks.submit(load, self._loaded, self._load_failed, name="load-generator", writes=False)
 
     def _loaded(self, generator) -> None:
         if generator.checkpoint_path != Path(self.checkpoint_choice.currentData() or ""):
@@ -317,9 +354,10 @@ class GeneratePage(QWidget):
         self.generator = generator
         config = generator.config
         self.model_line.setText(f"<b>{generator.run_name}</b><br>{model_label(config.model.name)} · "
-                                f"{config.data.size} × {config.data.size} px · epoch {generator.epoch:,} · "
-                                f"step {generator.step:,}")
+                                f"{config.data.size} × {config.data.size} px · "
+                                f"{epochs_done(generator.epoch)} · step {generator.step:,}")
         self.banner.hide()
+        self.nearest_strip.set_run(config.data, generator.run_name, generator.recipe.device)
         self._update_actions()
         self.workspace.say(f"Model loaded: {generator.run_name}, step {generator.step:,}.", page=self.key)
         self.model_loaded.emit()
@@ -392,6 +430,16 @@ class GeneratePage(QWidget):
                 self.grid.picture_model.starred.add(shown)
         self.pictures_title.setText(f"{len(seeds)} pictures" + (" (starred)" if self.only_starred.isChecked() else ""))
         self._update_actions()
+        self._compare_with_training()
+
+    def _compare_with_training(self) -> None:
+        """Hand the current picture of the grid (the first shown, when there is none) to the nearest-pictures strip."""
+        shown = self._row_to_batch
+        if self.batch is None or not shown:
+            return
+        current = self.grid.currentIndex().row()
+        batch_row = shown[current] if 0 <= current < len(shown) else shown[0]
+        self.nearest_strip.compare(self.batch.seeds[batch_row], self.batch.pixels[batch_row])
 
     def _selected_batch_rows(self, all_if_none: bool = True) -> list[int]:
         shown = self._row_to_batch
@@ -525,7 +573,7 @@ class GeneratePage(QWidget):
         seeds = [self.batch.seeds[row] for row in rows]
         pixels = self.batch.pixels[rows]
         metadata = {**self.generator.metadata(), "seeds": ",".join(map(str, seeds))}
-        name = f"grid_{self.generator.run_name}_step{self.generator.step}_seeds{seeds[0]}-{seeds[-1]}.png"
+        name = f"grid_{self.generator.run_name}_step{self.generator.step}_{seeds_in_name(seeds)}.png"
         if not self._may_replace([folder / name]):
             return
 

@@ -321,7 +321,8 @@ class ImageToImagePage(TrainingPage):
             lambda task, paths=list(domain.paths): check_domain(task, paths, size, model),
             lambda report, side=side: self._checked(side, report),
             lambda message, side=side: self._check_failed(side, message),
-            lambda done, total, side=side: self._check_progressed(side, done, total), name=f"check-{side}")
+            lambda done, total, side=side: self._check_progressed(side, done, total), name=f"check-{side}",
+            writes=False)
 
     @staticmethod
     def _paths_title(paths: list[str]) -> str:
@@ -404,10 +405,6 @@ class ImageToImagePage(TrainingPage):
 
     def _run_started(self, event: ev.RunStarted) -> None:
         self._show_run_started(event, f"{event.dataset_size:,} pictures a side")
-
-    def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        # One decimal: a CycleGAN on a CPU trains about one picture a second.
-        self._show_steps(steps, speed_decimals=1)
 
     def _finished_actions(self, run_dir: str) -> list:
         return [("Convert pictures", lambda: self.show_convert(run_dir)),

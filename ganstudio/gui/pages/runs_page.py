@@ -1,7 +1,9 @@
 """The Runs page: every run in the data folder plus any opened from elsewhere; its history, gallery and actions.
 
 A run folder written by the command line or on another computer opens the same way: the page reads
-only config.json, metrics.jsonl, samples/ and checkpoints/, on a worker thread.
+only config.json, metrics.jsonl, samples/ and checkpoints/, on a worker thread. A run still being
+written (its last session has not finished: the command line, torchrun) is followed: read again
+whenever its metrics.jsonl grows, so its plot and gallery move as it trains.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, QSpinBox, QSplitter, QTreeWidget,
                                QTreeWidgetItem, QVBoxLayout, QWidget)
 
@@ -19,12 +21,23 @@ from ...core.config import RunConfig
 from ...core.errors import ConfigError
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder, SampleFile, list_runs
+from ...core.sinks import epochs_done
 from ..widgets.common import button, card, label
 from .training import tidy_target
 from ..widgets.gallery import SampleGallery
 from ..widgets.metrics_plot import MetricsPlot
 from ..widgets.page_frame import page_frame, side_by_side
 from ..workspace import Workspace, is_image_to_image_model, model_label
+
+NO_RUN_CHOSEN_WORDS = ("Choose a run in the list to see its losses and samples, to continue its training or to make "
+                       "pictures with it.")
+NO_RUNS_WORDS = ("A run chosen in the list shows here: its settings, losses and sample grids, with buttons to "
+                 "continue its training or to make pictures with it.")
+
+# How often a followed run's metrics.jsonl is looked at (one stat of the file; it is read only when it changed).
+# Step events are written every quarter second or so, sample grids every few epochs: 2 s keeps the plot
+# current without rereading a long history more than needed.
+FOLLOW_INTERVAL_MS = 2000
 
 CONTINUE_CHOICES = {"target": "to its own target", "epochs": "for more epochs", "minutes": "for more minutes"}
 
@@ -109,6 +122,10 @@ class RunsPage(QWidget):
         self.details: RunDetails | None = None
         self._wanted: str | None = None
         self._listing = 0
+        self._followed_stamp: tuple[int, int] | None = None  # size and time of the shown run's metrics.jsonl
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_INTERVAL_MS)
+        self._follow_timer.timeout.connect(self._look_at_followed_run)
         self._build()
         workspace.runs_changed.connect(self.refresh)
         self.refresh()
@@ -128,6 +145,9 @@ class RunsPage(QWidget):
         self.table.setRootIsDecorated(False)
         self.table.setUniformRowHeights(True)
         self.table.setAlternatingRowColors(True)
+        # A run's name starts with its date and ends with its model and size: both halves matter, so a long
+        # one loses its middle, and the whole name is in the tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         columns = self.table.header()
         columns.setStretchLastSection(False)
         columns.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -141,7 +161,7 @@ class RunsPage(QWidget):
         column = QVBoxLayout(detail)
         column.setContentsMargins(14, 12, 14, 12)
         self.detail_title = label("Choose a run", "h2")
-        self.detail_text = label("", "muted", wrap=True)
+        self.detail_text = label(NO_RUN_CHOSEN_WORDS, "muted", wrap=True)
         self.detail_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         actions = QHBoxLayout()
         self.continue_button = button("Continue training", "play", primary=True, on_click=self.continue_training,
@@ -207,7 +227,8 @@ class RunsPage(QWidget):
         self._listing += 1
         listing = self._listing
         self.workspace.io_tasks.submit(lambda task: gather_runs(extra), lambda rows: self._listed(rows, listing),
-                                       lambda message: self.banner.show_message(message, "error"), name="runs")
+                                       lambda message: self.banner.show_message(message, "error"), name="runs",
+                                       writes=False)
 
     def _listed(self, rows: list[RunRow], listing: int) -> None:
         if listing != self._listing:
@@ -221,12 +242,16 @@ class RunsPage(QWidget):
                                     f"{row.last_step:,}" if row.last_step is not None else "—",
                                     describe_age(row.modified)])
             item.setData(0, Qt.ItemDataRole.UserRole, row.path)
-            item.setToolTip(0, row.path)
+            item.setToolTip(0, f"{row.name}\n{row.path}")
             self.table.addTopLevelItem(item)
             if current and Path(row.path).as_posix() == Path(current).as_posix():
                 chosen = item
         self.table.blockSignals(False)
         self.empty.setVisible(not rows)
+        if not rows:
+            self.details = None
+            self.detail_title.setText("Choose a run")
+            self.detail_text.setText(NO_RUNS_WORDS)
         if chosen is None and self.table.topLevelItemCount():
             chosen = self.table.topLevelItem(0)  # the most recent run, rather than an empty page
         if chosen is not None:
@@ -271,7 +296,7 @@ class RunsPage(QWidget):
         self.detail_title.setText(item.text(0))
         self.detail_text.setText("Reading…")
         self.workspace.io_tasks.submit(lambda task: read_details(path), self._show_details, self._details_failed,
-                                       name="run-details")
+                                       name="run-details", writes=False)
 
     def _details_failed(self, message: str) -> None:
         self.detail_text.setText(message)
@@ -301,7 +326,7 @@ class RunsPage(QWidget):
         if details.last_checkpoint is not None:
             saved = details.last_checkpoint
             trained = f", {last.elapsed_seconds / 60:.1f} min of training" if last is not None else ""
-            lines.append(f"Saved at epoch {saved.epoch:,}, step {saved.step:,}{trained}")
+            lines.append(f"Saved at step {saved.step:,} ({epochs_done(saved.epoch)}){trained}")
         elif details.checkpoints == 0:
             lines.append("No checkpoint yet: nothing to continue or generate from.")
         if details.finished is not None:
@@ -324,7 +349,51 @@ class RunsPage(QWidget):
             self.plot.fit_all()
         self.gallery.load_samples(details.samples)
         self._enable_actions(True)
+        self._follow(details)
         self.details_shown.emit()
+
+    # -- following a run that is being written ------------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        return self._follow_timer.isActive()
+
+    @staticmethod
+    def _stamp(folder: RunFolder) -> tuple[int, int] | None:
+        try:
+            info = folder.metrics_path.stat()
+        except OSError:
+            return None
+        return info.st_size, info.st_mtime_ns
+
+    def _follow(self, details: RunDetails) -> None:
+        """Follow the shown run while its last session has not said it finished."""
+        self._followed_stamp = self._stamp(details.folder)
+        if details.finished is None:
+            self._follow_timer.start()
+        else:
+            self._follow_timer.stop()
+
+    def _look_at_followed_run(self) -> None:
+        details = self.details
+        if details is None:
+            self._follow_timer.stop()
+            return
+        stamp = self._stamp(details.folder)
+        if stamp == self._followed_stamp:
+            return
+        self._followed_stamp = stamp
+        path = str(details.folder.path)
+
+        def read(task) -> RunDetails:
+            return read_details(path)
+
+        def shown(fresh: RunDetails) -> None:
+            if self.details is not None and self.details.folder.path == fresh.folder.path:
+                self._show_details(fresh)  # unless another run was chosen while this one was read
+
+        # A read that fails (the file replaced mid-read) is simply tried again at the file's next change.
+        self.workspace.io_tasks.submit(read, shown, lambda message: None, name="run-follow")
 
     def continue_training(self) -> None:
         if self.details is None:

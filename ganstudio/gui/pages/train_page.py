@@ -53,8 +53,9 @@ SETTINGS = (
     Setting("seed", "train.seed", INT, "Seed", "The same seed and settings give the same run, picture for picture.",
             0, maximum=2_000_000_000, place="advanced"),
     Setting("sample_every", "run.sample_every_epochs", INT, "Samples",
-            "How often a sample grid is drawn for the gallery. Automatic: about every 2,000 pictures trained on.",
-            0, maximum=10_000, suffix=" epochs", special="Automatic", place="advanced"),
+            "Also draw a sample grid for the gallery every this many epochs. A grid comes 20 seconds into "
+            "training and then every minute either way.",
+            0, maximum=10_000, suffix=" epochs", special="By time only", place="advanced"),
     Setting("checkpoint_minutes", "run.checkpoint_every_minutes", FLOAT, "Checkpoint",
             "How often the whole training state is saved. One is always saved when training stops.", 10.0,
             minimum=0.5, maximum=600, suffix=" min", place="advanced"),
@@ -208,9 +209,6 @@ class TrainPage(TrainingPage):
 
     def _run_started(self, event: ev.RunStarted) -> None:
         self._show_run_started(event, f"{event.dataset_size:,} pictures · batch {event.batch_size}")
-
-    def _steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
-        self._show_steps(steps, speed_decimals=0)
 
     def _finished_actions(self, run_dir: str) -> list:
         return [("Make pictures", lambda: self.workspace.generate_requested.emit(run_dir)),

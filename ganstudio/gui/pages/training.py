@@ -17,6 +17,7 @@ from ...core import events as ev
 from ...core.config import RunConfig
 from ...core.replay import replay_run, sample_files
 from ...core.runs import RunFolder
+from ...core.sinks import epochs_done, format_speed
 from ..probe import MachineInfo, probe_machine
 from ..resources import icon
 from ..widgets.common import button, card, label
@@ -49,7 +50,7 @@ def finished_words(event: ev.RunFinished) -> str:
     """How a run that ended well reads in the app: how far it got (the CLI's words name commands instead)."""
     if event.reason == "time_limit":
         return f"Time is up after {format_minutes(event.elapsed_seconds)} of training: step {event.step:,}."
-    return f"Finished: {event.step:,} steps, {event.epoch:,} epochs."
+    return f"Finished: {event.step:,} steps, {epochs_done(event.epoch)}."
 
 
 def format_minutes(seconds: float) -> str:
@@ -124,11 +125,12 @@ class TrainingPage(QWidget):
 
     def _probe_machine(self) -> None:
         self.workspace.io_tasks.submit(lambda task: probe_machine(), self._machine_probed, self._probe_failed,
-                                       name="probe")
+                                       name="probe", writes=False)
 
     def _machine_probed(self, machine: MachineInfo) -> None:
         """List the models and the devices the start-up probe found."""
         self.machine = machine
+        self.workspace.torch_build_known.emit(machine.torch_build)
         if not self.models.listed:
             self.models.list_models(machine.models)
         devices = [("auto", f"Automatic — {machine.best_device.label}")]
@@ -320,7 +322,7 @@ class TrainingPage(QWidget):
         session = self.session
         mine = self._only_own_runs
         session.run_started.connect(mine(self._run_started))
-        session.steps_progressed.connect(mine(self._steps))
+        session.steps_progressed.connect(mine(self._show_steps))
         session.metric_measured.connect(mine(lambda event: self.plot.append_metrics([event])))
         session.samples_saved.connect(mine(lambda event: self.gallery.add_live(event.epoch, event.step, event.path,
                                                                                event.grid)))
@@ -342,7 +344,9 @@ class TrainingPage(QWidget):
     def _show_run_started(self, event: ev.RunStarted, pictures: str) -> None:
         """Name the run, set up its plot (cut back to the checkpoint when continuing) and say it has begun."""
         self.started = event
+        # The bar showed how far the pictures were prepared (full once they were); now it is the run's share.
         self.progress.setRange(0, 1000)
+        self.progress.setValue(int(1000 * event.start_step / event.total_steps) if event.total_steps else 0)
         self.run_title.setText(event.run_name)
         self.run_detail.setText(f"  {event.device} · {pictures} · target {tidy_target(event.target)}")
         self.open_run_button.setEnabled(True)
@@ -359,7 +363,7 @@ class TrainingPage(QWidget):
         self.workspace.say(f"{verb} {event.run_name} on {event.device}.", page=self.key)
         self.workspace.runs_changed.emit()
 
-    def _show_steps(self, steps: tuple[ev.StepProgress, ...], speed_decimals: int) -> None:
+    def _show_steps(self, steps: tuple[ev.StepProgress, ...]) -> None:
         """Plot new steps and show the newest as progress: epoch, step, speed, time left and trained."""
         self.plot.append_steps(steps)
         last = steps[-1]
@@ -374,11 +378,10 @@ class TrainingPage(QWidget):
         if started is not None and started.total_steps:
             # Epochs counted out of the total: an epoch's own share ("Epoch 21 (21%)") read as the run's.
             epochs = -(-started.total_steps // max(1, started.steps_per_epoch))
-            parts = [f"Epoch {last.epoch + 1:,} of {max(epochs, last.epoch + 1):,}",
-                     f"step {last.step:,} of {started.total_steps:,}"]
+            parts = [epochs_done(last.epoch, max(epochs, last.epoch)), f"step {last.step:,} of {started.total_steps:,}"]
         else:
-            parts = [f"Epoch {last.epoch + 1:,}", f"step {last.step:,}"]
-        parts.append(f"{last.images_per_second:,.{speed_decimals}f} images/s")
+            parts = [epochs_done(last.epoch), f"step {last.step:,}"]
+        parts.append(format_speed(last.images_per_second))
         if last.eta_seconds is not None:
             parts.append(f"{format_duration(last.eta_seconds)} left")
         parts.append(f"{format_duration(last.elapsed_seconds)} trained")
@@ -414,7 +417,7 @@ class TrainingPage(QWidget):
             self._set_running(False)
             self.banner.show_message(message, "error")
 
-        self.workspace.io_tasks.submit(history, loaded, failed, name="history")
+        self.workspace.io_tasks.submit(history, loaded, failed, name="history", writes=False)
         return True
 
     def toggle_pause(self) -> None:

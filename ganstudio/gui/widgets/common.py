@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QSizePolicy, QToolButton,
                                QVBoxLayout, QWidget)
 
@@ -19,6 +19,40 @@ def label(text: str = "", role: str | None = None, wrap: bool = False) -> QLabel
     widget.setWordWrap(wrap)
     if wrap:
         widget.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+    return widget
+
+
+class IconLabel(QLabel):
+    """An icon drawn as a picture in the text colour of the current look, drawn again when the look changes.
+
+    A pixmap made once keeps the colour of its moment: the light look's near-black icons were left
+    nearly invisible on the dark background after a switch.
+    """
+
+    REDRAW_ON = (QEvent.Type.ApplicationPaletteChange, QEvent.Type.PaletteChange, QEvent.Type.StyleChange)
+
+    def __init__(self, icon_name: str, side: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.icon_name = icon_name
+        self.side = side
+        self._draw()
+
+    def _draw(self) -> None:
+        self.setPixmap(icon(self.icon_name, theme.current().text).pixmap(QSize(self.side, self.side)))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in self.REDRAW_ON:
+            self._draw()
+
+
+def fixed_width_wrapped(widget: QLabel, width: int) -> QLabel:
+    """A word-wrapped label `width` px wide that is given the height its lines need: a layout asks a label
+    only for its size hint, which for wrapped text is the height at another width (the Convert tab's
+    two-line hint was cut at top and bottom)."""
+    widget.setWordWrap(True)
+    widget.setFixedWidth(width)
+    widget.setMinimumHeight(widget.heightForWidth(width))
     return widget
 
 

@@ -1,15 +1,17 @@
-"""Dropped files and folders: a framed area that takes them, with Open buttons, and which of them hold pictures."""
+"""Dropped files and folders: a framed area that takes them, a highlight while they are dragged over, and which
+of them hold pictures."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QFont, QFontMetrics, QPainter, QPaintEvent, QPen
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
-from ..resources import icon
-from .common import label, refresh_style
+from .. import theme
+
+from .common import IconLabel, label, refresh_style
 
 # What the pages offer to open as pictures; PIL reads each of these.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".pbm",
@@ -47,6 +49,57 @@ def local_paths(mime) -> list[str]:
     return [url.toLocalFile() for url in mime.urls() if url.isLocalFile() and url.toLocalFile()]
 
 
+class DropHighlight(QWidget):
+    """An accent frame over `target` while files are dragged over it, with `words` saying what a drop does.
+
+    It lets every mouse and drag event through to the widgets below, and follows the target's size.
+    """
+
+    FILL_ALPHA = 28  # of 255: the page stays readable under the frame
+
+    def __init__(self, target: QWidget, words: str):
+        super().__init__(target)
+        self.words = words
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+        target.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.parentWidget() and event.type() == QEvent.Type.Resize:
+            self.setGeometry(watched.rect())
+        return False
+
+    def set_shown(self, shown: bool) -> None:
+        if shown:
+            self.setGeometry(self.parentWidget().rect())
+            self.raise_()
+        self.setVisible(shown)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        colours = theme.current()
+        painter = QPainter(self)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fill = QColor(colours.accent)
+        fill.setAlpha(self.FILL_ALPHA)
+        painter.setPen(QPen(QColor(colours.accent), 3))
+        painter.setBrush(fill)
+        painter.drawRoundedRect(QRectF(self.rect()).adjusted(3, 3, -3, -3), 14, 14)
+        font = QFont(self.font())
+        font.setPointSizeF(font.pointSizeF() * 1.25)
+        font.setBold(True)
+        painter.setFont(font)
+        words = QFontMetrics(font).boundingRect(self.rect().adjusted(40, 0, -40, 0),
+                                                Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter, self.words)
+        pill = words.adjusted(-18, -10, 18, 10)
+        pill.moveCenter(self.rect().center())
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(colours.accent))
+        painter.drawRoundedRect(QRectF(pill), 10, 10)
+        painter.setPen(QColor(colours.accent_text))
+        painter.drawText(pill, Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignCenter, self.words)
+        painter.end()
+
+
 class DropTarget(QFrame):
     """A dashed frame with a title, a status line and buttons; emits `dropped` with the paths dropped on it.
 
@@ -59,8 +112,7 @@ class DropTarget(QFrame):
         super().__init__(parent)
         self.setObjectName("dropZone")
         self.setAcceptDrops(True)
-        art = QLabel()
-        art.setPixmap(icon(icon_name).pixmap(QSize(28, 28)))
+        art = IconLabel(icon_name, 28)
         art.setFixedSize(32, 32)
         self.title = label(title, "h2")
         self.hint = label(hint, "muted", wrap=True)

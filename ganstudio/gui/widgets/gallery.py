@@ -18,6 +18,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QToolButton, QVBoxLayout, QWidget
 
 from ...core.runs import SampleFile
+from ...core.sinks import epochs_done
 from ..images import qimage_from_rgb
 from ..resources import icon
 from ..tasks import Task, TaskRunner
@@ -40,7 +41,7 @@ class GalleryEntry:
     def caption(self) -> str:
         parts = []
         if self.epoch is not None:
-            parts.append(f"Epoch {self.epoch:,}")
+            parts.append(epochs_done(self.epoch))
         if self.step is not None:
             parts.append(f"step {self.step:,}")
         return " · ".join(parts) or self.path.name
@@ -64,7 +65,7 @@ class SampleGallery(QWidget):
         self._loading: Task | None = None
         self._loading_index: int | None = None
 
-        self.view = ImageView("Sample pictures appear here after the first epoch.", clickable=True)
+        self.view = ImageView("Sample pictures appear here within the first minute of training.", clickable=True)
         self.view.setToolTip("Click to enlarge")
         self.view.clicked.connect(self.enlarge)
         self.slider = QSlider(Qt.Orientation.Horizontal)
@@ -221,7 +222,7 @@ class SampleGallery(QWidget):
             self.view.set_image(None)
             self.view.set_placeholder(f"This sample grid could not be read: {message}")
 
-        self._loading = self._tasks.submit(lambda task: _read_rgb(path), loaded, missing, name="gallery")
+        self._loading = self._tasks.submit(lambda task: _read_rgb(path), loaded, missing, name="gallery", writes=False)
 
     def image_at(self, index: int) -> QImage | None:
         """The grid at `index`, read now if need be (used by the enlarge dialog's arrow keys)."""

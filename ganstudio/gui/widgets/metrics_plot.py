@@ -46,6 +46,9 @@ MAX_SCHEDULE_TURNS = 2
 # the Train page's plot cost 40 ms of the GUI thread, holding the interpreter lock the training
 # thread needs between operations; the opaque grid costs 10 ms.
 GRID_SHARE = 0.10
+# A flat series (CycleGAN's learning rate, 0.0002 for its first half) spans no height, and pyqtgraph then
+# draws it on a ±0.5 axis, where 0.0002 reads as 0: its axis is this share of the value either side.
+FLAT_RANGE_SHARE = 0.5
 
 
 def blend(background: str, foreground: str, share: float) -> QColor:
@@ -60,8 +63,9 @@ def smoothing_window(slider_value: int) -> int:
 
 
 class SeriesBuffer:
-    """One curve's points in growing arrays, with a running sum so smoothing costs O(new points).
+    """One curve's points in growing arrays, with running sums so smoothing costs O(new points).
 
+    A missing value is kept as NaN and drawn as a gap: smoothing averages the values that are there.
     It also counts how often the values turn (rise after falling or the reverse), to tell a schedule from noise.
     """
 
@@ -69,12 +73,15 @@ class SeriesBuffer:
         self.x = np.empty(capacity, np.float64)
         self.y = np.empty(capacity, np.float64)
         self.running_sum = np.zeros(capacity + 1, np.float64)
+        self.running_count = np.zeros(capacity + 1, np.int64)  # of the values that are there (finite)
         self.smoothed = np.empty(capacity, np.float64)
         self.count = 0
         self._smoothed_count = 0
         self._window = 1
         self.turns = 0
         self._last_direction = 0.0  # the sign of the last change that was not zero
+        # The lowest and highest value there, kept as points come so a redraw need not scan a million.
+        self.low, self.high = math.inf, -math.inf
 
     def _reserve(self, needed: int) -> None:
         capacity = len(self.x)
@@ -86,25 +93,39 @@ class SeriesBuffer:
             grown = np.empty(capacity, np.float64)
             grown[:self.count] = getattr(self, name)[:self.count]
             setattr(self, name, grown)
-        grown_sum = np.zeros(capacity + 1, np.float64)
-        grown_sum[:self.count + 1] = self.running_sum[:self.count + 1]
-        self.running_sum = grown_sum
+        for name in ("running_sum", "running_count"):
+            grown_sum = np.zeros(capacity + 1, getattr(self, name).dtype)
+            grown_sum[:self.count + 1] = getattr(self, name)[:self.count + 1]
+            setattr(self, name, grown_sum)
 
     def extend(self, xs: np.ndarray, ys: np.ndarray) -> None:
         added = len(xs)
         if not added:
             return
-        ys = np.nan_to_num(np.asarray(ys, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        ys = np.asarray(ys, np.float64)
+        there = np.isfinite(ys)
+        ys = np.where(there, ys, np.nan)
         self._reserve(self.count + added)
         start, end = self.count, self.count + added
         self.x[start:end] = xs
         self.y[start:end] = ys
-        self.running_sum[start + 1:end + 1] = self.running_sum[start] + np.cumsum(ys)
+        self.running_sum[start + 1:end + 1] = self.running_sum[start] + np.cumsum(np.where(there, ys, 0.0))
+        self.running_count[start + 1:end + 1] = self.running_count[start] + np.cumsum(there)
         self._count_turns(self.y[max(0, start - 1):end])
+        self._widen(ys[there])
         self.count = end
 
+    def _widen(self, values: np.ndarray) -> None:
+        if len(values):
+            self.low, self.high = min(self.low, float(values.min())), max(self.high, float(values.max()))
+
+    @property
+    def present(self) -> int:
+        """How many of the points have a value."""
+        return int(self.running_count[self.count])
+
     def _count_turns(self, values: np.ndarray) -> None:
-        directions = np.sign(np.diff(values))
+        directions = np.sign(np.diff(values[np.isfinite(values)]))
         directions = directions[directions != 0]
         if not len(directions):
             return
@@ -124,11 +145,15 @@ class SeriesBuffer:
         self._smoothed_count = min(self._smoothed_count, keep)
         self.turns, self._last_direction = 0, 0.0
         self._count_turns(self.y[:keep])
+        self.low, self.high = math.inf, -math.inf
+        kept = self.y[:keep]
+        self._widen(kept[np.isfinite(kept)])
 
     def clear(self) -> None:
         self.count = 0
         self._smoothed_count = 0
         self.turns, self._last_direction = 0, 0.0
+        self.low, self.high = math.inf, -math.inf
 
     def raw(self) -> tuple[np.ndarray, np.ndarray]:
         return self.x[:self.count], self.y[:self.count]
@@ -147,7 +172,11 @@ class SeriesBuffer:
         if end > start:
             index = np.arange(start, end)
             low = np.maximum(0, index - window + 1)
-            self.smoothed[start:end] = (self.running_sum[index + 1] - self.running_sum[low]) / (index + 1 - low)
+            counts = self.running_count[index + 1] - self.running_count[low]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                means = (self.running_sum[index + 1] - self.running_sum[low]) / counts
+            # Where the value itself is missing the smoothed curve has a gap too.
+            self.smoothed[start:end] = np.where(np.isfinite(self.y[start:end]), means, np.nan)
             self._smoothed_count = end
         return self.x[:self.count], self.smoothed[:self.count]
 
@@ -180,6 +209,7 @@ class _Panel:
     def __init__(self, plot: pg.PlotItem, names: tuple[str, ...], colours: Iterable[str]):
         self.plot = plot
         self.names = names
+        self.pinned_x = self.pinned_y = False  # a range set here while the data spans none, not autoranged
         self.buffers = {name: SeriesBuffer() for name in names}
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
@@ -202,7 +232,10 @@ class _Panel:
             for curve in (raw, smooth):
                 curve.setDownsampling(auto=True, method="peak")
                 curve.setClipToView(True)
-                curve.setSkipFiniteCheck(True)
+                # The finite check stays on (pyqtgraph's default), so a missing value (NaN) is a gap in the line.
+            smooth.setSymbolSize(6)  # the dot of a lone point, or each of a metric's measurements
+            smooth.setSymbolPen(smooth.opts["pen"])
+            smooth.setSymbolBrush(smooth.opts["pen"].color())
             self.raw_curves[name] = raw
             self.smooth_curves[name] = smooth
 
@@ -301,8 +334,6 @@ class MetricsPlot(QWidget):
                 # A metric is measured every few minutes: each measurement is a marked point, never smoothed.
                 curve.setSymbol("o")
                 curve.setSymbolSize(5)
-                curve.setSymbolPen(curve.opts["pen"])
-                curve.setSymbolBrush(curve.opts["pen"].color())
             self._panels.append(self._metric_panel)
             self.graphics.ci.layout.setRowStretchFactor(row, 2)
         for index, panel in enumerate(self._panels):
@@ -448,6 +479,42 @@ class MetricsPlot(QWidget):
                     raw_curve.show()
                 else:
                     raw_curve.hide()
+                if panel is not self._metric_panel:
+                    # A line needs two points: a lone value is drawn as a dot until the next one comes.
+                    smooth = panel.smooth_curves[name]
+                    symbol = "o" if buffer.present == 1 else None
+                    if smooth.opts["symbol"] != symbol:
+                        smooth.setSymbol(symbol)
+            self._fit_flat_ranges(panel)
+
+    def _fit_flat_ranges(self, panel: _Panel) -> None:
+        """Axes for data that spans no width or height: pyqtgraph would draw it on ±0.5 around the value (one
+        point at step 10 gave ticks from 9.6 to 10.4, and a learning rate of 0.0002 read as 0).
+
+        One step is drawn on the axis from 0 to it; a flat series on half its value either side. A range set
+        here goes back to automatic once the data spans one.
+        """
+        # Steps only grow, so a series' first and last x are its extent.
+        xs = [(buffer.x[0], buffer.x[buffer.count - 1]) for buffer in panel.buffers.values() if buffer.count]
+        ys = [(buffer.low, buffer.high) for buffer in panel.buffers.values() if buffer.present]
+        if not xs or not ys:
+            return
+        view = panel.plot.getViewBox()
+        low_x, high_x = float(min(low for low, _ in xs)), float(max(high for _, high in xs))
+        if high_x == low_x:
+            view.setXRange(min(0.0, low_x), max(high_x, 1.0), padding=0.05)
+            panel.pinned_x = True
+        elif panel.pinned_x:
+            view.enableAutoRange(axis=pg.ViewBox.XAxis)
+            panel.pinned_x = False
+        low_y, high_y = min(low for low, _ in ys), max(high for _, high in ys)
+        if high_y == low_y:
+            half = abs(low_y) * FLAT_RANGE_SHARE or 1.0
+            view.setYRange(low_y - half, low_y + half, padding=0)
+            panel.pinned_y = True
+        elif panel.pinned_y:
+            view.enableAutoRange(axis=pg.ViewBox.YAxis)
+            panel.pinned_y = False
 
     def fit_all(self) -> None:
         for panel in self._panels:

@@ -159,6 +159,21 @@ class PictureGrid(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setItemDelegate(_PictureDelegate(self))
         self.set_picture_side(picture_side)
+        self.placeholder = ""  # said in the middle while the grid is empty: what to do to fill it
+
+    def set_placeholder(self, text: str) -> None:
+        if text != self.placeholder:
+            self.placeholder = text
+            self.viewport().update()
+
+    def paintEvent(self, event) -> None:
+        super().paintEvent(event)
+        if self.placeholder and not self.picture_model.rowCount():
+            painter = QPainter(self.viewport())
+            painter.setPen(QColor(theme.current().muted))
+            area = self.viewport().rect().adjusted(40, 0, -40, 0)
+            painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
+            painter.end()
 
     def cell_size(self) -> QSize:
         caption_height = self.fontMetrics().height() + 6 if self._captions else 0
