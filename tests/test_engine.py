@@ -28,7 +28,8 @@ def test_events_are_plain_data_and_tell_the_story(tiny_dataset, tmp_path):
     kinds = [type(event) for event in sink]
     assert kinds[0] in (ev.DataProgress, ev.DatasetReady)
     started = sink.of(ev.RunStarted)[0]
-    assert started.loss_names == ("D/real", "D/fake", "G/adv") and started.stat_names == ("D(x)", "D(G(z))")
+    assert started.loss_names == ("D/real", "D/fake", "G/adv") and started.stat_names == (
+        "D(x)", "D(G(z))", "sign D(x)", "sign D(G(z))", "augment p")
     assert started.steps_per_epoch == 5 and started.total_steps == 10 and started.dataset_size == 40
     steps = sink.of(ev.StepProgress)
     assert steps and steps[-1].step == 10 and set(steps[-1].losses) == {"D/real", "D/fake", "G/adv"}

@@ -95,8 +95,9 @@ def test_resumed_loss_history_is_whole(straight_run, tmp_path):
     engine.run(tiny_config(data, run_dir, steps=4))
     engine.resume(run_dir, steps=TOTAL_STEPS)
     history = final_state(run_dir)["history"]
-    assert history["values"].shape == (TOTAL_STEPS, 5)
-    assert history["names"] == ["D/real", "D/fake", "G/adv", "D(x)", "D(G(z))"]
+    assert history["values"].shape == (TOTAL_STEPS, 8)
+    assert history["names"] == ["D/real", "D/fake", "G/adv", "D(x)", "D(G(z))", "sign D(x)", "sign D(G(z))",
+                                "augment p"]
 
 
 # Negative control: each piece of state, when not restored (it keeps what a fresh start would have,

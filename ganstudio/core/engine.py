@@ -37,6 +37,7 @@ from .runs import RunFolder, new_run_folder
 from .sinks import JsonlSink, Sink, TeeSink, null_sink
 from .training.autobatch import HEADROOM_SHARE, device_probe, fit_batch_size
 from .training.background import BackgroundMeasurements
+from .training.balance import INTERVAL_STEPS, BalanceGuard
 from .training.checkpointer import Checkpointer
 from .training.hooks import Hook, Hooks
 from .training.meter import ProgressMeter
@@ -355,10 +356,16 @@ class _Trainer:
                                    f"{1 - HEADROOM_SHARE:.0%} of the GPU's {capacity / 2**30:.0f} GB free ({fits}).")]
 
     def _add_hooks(self, state: RunState) -> Hooks:
-        """The periodic work of every run: a sample grid within the first minute and then every minute (and
-        every few epochs if asked), a checkpoint every few minutes, and each metric on its own schedule."""
+        """The periodic work of every run: the balance guard every few steps, a sample grid within the first minute
+        and then every minute (and every few epochs if asked), a checkpoint every few minutes, and each metric on
+        its own schedule."""
         run_options = self.config.run
         hooks = Hooks(state)
+        # First, so a checkpoint taken at the same step holds the augmentation strength the next step uses.
+        guard = BalanceGuard.for_recipe(self.recipe, lambda message: self.emit(ev.Warning(message=message)),
+                                        run_options.log_every_steps)
+        if guard is not None:
+            hooks.add(Hook("balance", lambda: guard.observe(state.step, state.history.values), every_steps=INTERVAL_STEPS))
 
         def sample_when_due() -> None:
             # The sample writer keeps its own schedule, in training time and by epoch: asked after every step.

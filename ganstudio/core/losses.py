@@ -30,6 +30,15 @@ def generator_loss(kind: str, fake: torch.Tensor) -> torch.Tensor:
     raise ValueError(f"unknown loss {kind!r}")
 
 
+def verdict_sign(kind: str, logits: torch.Tensor) -> torch.Tensor:
+    """The mean sign of D's verdicts, +1 for "real" and -1 for "generated": ADA's r for real pictures.
+
+    The decision boundary is a logit of 0 for nonsat and hinge, and an output of 0.5 for least squares,
+    whose targets are 1 and 0."""
+    logits = logits.detach().float()
+    return torch.sign(logits - 0.5 if kind == "lsgan" else logits).mean()
+
+
 def discriminator_score(kind: str, logits: torch.Tensor) -> torch.Tensor:
     """D's mean verdict in the loss's own terms: a probability for nonsat, the raw output otherwise."""
     logits = logits.detach().float()

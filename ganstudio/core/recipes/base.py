@@ -118,6 +118,11 @@ class Recipe:
     visual_names: ClassVar[tuple[str, ...]] = ()
     # Data needs: one dataset per domain (a front end asks for each), the built-in demo set of each,
     # the image sizes it trains at, and the one proposed when the user has not chosen.
+    # The balance contract (training/balance.py), for a model with a discriminator: the names of two of its
+    # stat_names whose values each step are the mean sign of the discriminator's verdicts, +1 for "real" and
+    # -1 for "generated" (relative to the loss's decision boundary), on the real and on the generated
+    # pictures of the batch: ADA's r = E[sign(D(real))] and its counterpart. None: nothing to watch.
+    balance_stat_names: ClassVar[tuple[str, str] | None] = None
     domains: ClassVar[tuple[str, ...]] = ("images",)
     demo_sets: ClassVar[tuple[str, ...]] = ("shapes",)
     sizes: ClassVar[tuple[int, ...]] = SIZES
@@ -174,6 +179,17 @@ class Recipe:
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         """One optimisation step; the detached losses then stats, as one 1-D tensor left on the device."""
         raise NotImplementedError
+
+    # The other half of the balance contract: a recipe whose `adaptive_augment` is True applies its
+    # discriminator's augmentations with probability `augment_strength` (0 to 1) per picture, keeps that
+    # strength in its state_dict (so resume is exact) and reports it as a stat (so the plot shows it). The
+    # guard sets it between steps; a recipe whose augmentation is fixed, or absent, leaves this False.
+    adaptive_augment: bool = False
+    augment_strength: float = 0.0
+
+    def set_augment_strength(self, strength: float) -> None:
+        """Called by the balance guard between steps with the strength the next steps augment with."""
+        self.augment_strength = float(strength)
 
     def parts(self, *tensors: torch.Tensor) -> Iterator[tuple[float, tuple[torch.Tensor, ...]]]:
         """This process's micro-batches of the step's whole-batch `tensors`, as (weight, pieces); see the module note."""

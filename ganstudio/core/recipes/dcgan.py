@@ -9,7 +9,7 @@ from ..augment import diff_augment
 from ..config import RunConfig
 from ..ema import WeightAverage, recalibrate_batch_norm
 from ..imaging import grid_count, make_grid, to_uint8_images
-from ..losses import discriminator_losses, discriminator_score, generator_loss
+from ..losses import discriminator_losses, discriminator_score, generator_loss, verdict_sign
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..precision import autocast, make_scaler
 from ..registry import register
@@ -52,6 +52,18 @@ def default_batch_size(device: torch.device) -> int:
     return 16 if device.type == "cpu" else 64
 
 
+def is_adaptive(config: RunConfig) -> bool:
+    """Whether the balance guard sets the augmentation strength: with the default 'flip', where it starts at full
+    strength and falls while the discriminator is not overfitting; 'diff' and 'diff+flip' augment always, 'none'
+    never.
+
+    Starting at full strength, not at ADA's 0, because the discriminator wins in the first ~20 steps, long before
+    the guard could raise p: on 1,800 strokes on dark at 32 px (seed 0, 300 steps, KID on the features of
+    tests/sample_distance.py) no augmentation gave grey pictures (KID 914), full strength from step 1 dark
+    pictures with light strokes (KID 13)."""
+    return config.data.augment == "flip"
+
+
 def latents_for_seeds(seeds: list[int], latent_dim: int) -> torch.Tensor:
     """One latent vector per seed, each from its own generator: seed 7 is the same picture in any batch."""
     return torch.stack([torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(seed))) for seed in seeds])
@@ -76,12 +88,20 @@ class DCGANRecipe(GeneratingRecipe):
                "Smooth the samples (moving average)", advanced=True),
     )
     loss_names = ("D/real", "D/fake", "G/adv")
-    stat_names = ("D(x)", "D(G(z))")
+    stat_names = ("D(x)", "D(G(z))", "sign D(x)", "sign D(G(z))", "augment p")
+    balance_stat_names = ("sign D(x)", "sign D(G(z))")
     visual_names = ("fake",)
     sizes = (32, 64, 128, 256, 512)
     # The paper's widths (64) at batch 64, as the pytorch/examples DCGAN trains.
     bench_cases = (BenchCase(64, 64, (("preset", "standard"),), width=64),
                    BenchCase(128, 64, (("preset", "standard"),), width=64))
+
+    @classmethod
+    def reported_names(cls, config: RunConfig) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The augmentation strength is a stat only where the balance guard adapts it."""
+        if is_adaptive(config):
+            return cls.loss_names, cls.stat_names
+        return cls.loss_names, tuple(name for name in cls.stat_names if name != "augment p")
 
     @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
@@ -99,7 +119,8 @@ class DCGANRecipe(GeneratingRecipe):
         model, train = config.model, config.train
         self.latent_dim = model.latent_dim
         self.loss_kind = model.options["loss"]
-        self.diff_augment = config.data.augment in ("diff", "diff+flip")
+        self.adaptive_augment = is_adaptive(config)
+        self.augment_strength = 0.0 if config.data.augment == "none" else 1.0
         self.generator = DCGANGenerator(model.latent_dim, config.data.size, model.g_width).to(device)
         self.discriminator = DCGANDiscriminator(config.data.size, model.d_width).to(device)
         self.generator.to(memory_format=torch.channels_last)
@@ -129,7 +150,11 @@ class DCGANRecipe(GeneratingRecipe):
         real = batches[0]
         batch_size = real.shape[0]
         latents = torch.randn(batch_size, self.latent_dim, device=self.device)
-        augment = diff_augment if self.diff_augment else (lambda images: images)
+        strength = self.augment_strength
+
+        def augment(images: torch.Tensor) -> torch.Tensor:
+            return diff_augment(images, strength)
+
         parts = list(self.parts(real, latents))  # one (weight, pieces) per micro-batch: see recipes/base.py
 
         self.optimizer_d.zero_grad(set_to_none=True)
@@ -144,7 +169,8 @@ class DCGANRecipe(GeneratingRecipe):
             fakes.append(fake)
             d_values = d_values + weight * torch.stack([
                 loss_real.detach(), loss_fake.detach(),
-                discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits)])
+                discriminator_score(self.loss_kind, real_logits), discriminator_score(self.loss_kind, fake_logits),
+                verdict_sign(self.loss_kind, real_logits), verdict_sign(self.loss_kind, fake_logits)])
         self.scaler_d.step(self.optimizer_d)
         self.scaler_d.update()
 
@@ -163,7 +189,10 @@ class DCGANRecipe(GeneratingRecipe):
         if self.average is not None:
             self.average.update(self.generator, images_seen + batch_size, batch_size)
         self._updates += 1
-        return torch.stack([d_values[0], d_values[1], g_value, d_values[2], d_values[3]])
+        values = [d_values[0], d_values[1], g_value, d_values[2], d_values[3], d_values[4], d_values[5]]
+        if self.adaptive_augment:
+            values.append(torch.full((), strength, device=self.device))  # a fill on the device: no host copy
+        return torch.stack(values)
 
     def latents_for_seeds(self, seeds: list[int]) -> torch.Tensor:
         return latents_for_seeds(seeds, self.latent_dim)
@@ -205,6 +234,7 @@ class DCGANRecipe(GeneratingRecipe):
             "scaler_g": self.scaler_g.state_dict(),
             "scaler_d": self.scaler_d.state_dict(),
             "fixed_latents": self.fixed_latents.clone(),
+            "augment_strength": self.augment_strength,
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -218,6 +248,7 @@ class DCGANRecipe(GeneratingRecipe):
         self.scaler_g.load_state_dict(state["scaler_g"])
         self.scaler_d.load_state_dict(state["scaler_d"])
         self.fixed_latents = state["fixed_latents"].clone()
+        self.augment_strength = float(state["augment_strength"])
 
     def load_for_inference(self, state: dict) -> None:
         """Only what sampling needs, so `generate` works from a checkpoint of any age."""
