@@ -67,3 +67,23 @@ def test_a_version_1_run_resumes_and_keeps_its_loss(tiny_dataset, tmp_path):
     assert resumed.step == 6
     assert load_checkpoint(resumed.checkpoint)["config"]["model"]["options"]["loss"] == "hinge"
     assert folder.load_config().model.options["loss"] == "hinge"
+
+
+def test_a_run_saved_before_adaptive_augmentation_resumes(tiny_dataset, tmp_path):
+    """A checkpoint without the balance stats' history columns or the augmentation strength continues, the new
+    columns a gap (NaN) for the steps saved before them."""
+    result = engine.run(tiny_config(tiny_dataset, tmp_path / "run", steps=4))
+    state = torch.load(result.checkpoint, weights_only=True)
+    names = state["history"]["names"]
+    old_names = [name for name in names if name not in ("sign D(x)", "sign D(G(z))", "augment p")]
+    assert len(old_names) < len(names), "the model reports the new stats"
+    state["history"] = {"names": old_names,
+                        "values": state["history"]["values"][:, [names.index(name) for name in old_names]]}
+    del state["recipe"]["augment_strength"]
+    resave_checkpoint(result.checkpoint, state)
+    resumed = engine.resume(result.run_dir, steps=6)
+    assert resumed.step == 6
+    history = load_checkpoint(resumed.checkpoint)["history"]
+    column = history["values"][:, history["names"].index("sign D(x)")]
+    assert torch.isnan(column[:4]).all() and torch.isfinite(column[4:]).all()
+    assert load_checkpoint(resumed.checkpoint)["recipe"]["augment_strength"] >= 0.0

@@ -211,6 +211,7 @@ class _Trainer:
                    if saved_processes > 1 else "ganstudio resume RUN, without torchrun")
             raise CheckpointError(f"{name} was trained on {saved_processes} process{'es' if saved_processes > 1 else ''}"
                                   f", this is {self.processes.world}; exact continuation needs the same number: {how}.")
+        checkpoint["recipe"] = type(self.recipe).upgrade_state(checkpoint["recipe"], self.config)
         lacking = [key for key in self.recipe.state_dict() if key not in checkpoint["recipe"]]
         if lacking:
             raise CheckpointError(f"{name} is incomplete: its model's state lacks {lacking[0]!r}, {cannot}.")

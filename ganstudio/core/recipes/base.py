@@ -151,6 +151,12 @@ class Recipe:
         return cls.loss_names, cls.stat_names
 
     @classmethod
+    def upgrade_state(cls, state: dict, config: RunConfig) -> dict:
+        """A checkpoint's recipe state from an earlier version, with what this version added filled in as that
+        run behaved, so a run saved before an update continues after it (the default: nothing was added)."""
+        return state
+
+    @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
         """Fill the config's automatic values (widths, batch size, 'auto' options) for this device, in place."""
 

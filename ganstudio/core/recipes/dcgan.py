@@ -104,6 +104,13 @@ class DCGANRecipe(GeneratingRecipe):
         return cls.loss_names, tuple(name for name in cls.stat_names if name != "augment p")
 
     @classmethod
+    def upgrade_state(cls, state: dict, config: RunConfig) -> dict:
+        """Checkpoints from before adaptive augmentation: DiffAugment was on only with 'diff' and 'diff+flip'."""
+        if "augment_strength" not in state:
+            state = {**state, "augment_strength": 1.0 if config.data.augment in ("diff", "diff+flip") else 0.0}
+        return state
+
+    @classmethod
     def resolve_config(cls, config: RunConfig, device: torch.device) -> None:
         model = config.model
         if config.train.batch_size == 0:

@@ -108,6 +108,15 @@ class FastGANRecipe(GeneratingRecipe):
         count = grid_count(config.data.size)
         self.fixed_latents = latents_for_seeds(list(range(train.seed, train.seed + count)), model.latent_dim)
 
+    def attach_data(self, domain_pixels: list[np.ndarray]) -> None:
+        """A new run's generator starts from the pictures' mean colour (a resumed run loads its own weights)."""
+        pixels = domain_pixels[0]
+        step = max(1, len(pixels) // 2000)  # 2,000 pictures pin the mean to within a level or two
+        mean = torch.from_numpy(pixels[::step].reshape(-1, pixels.shape[-1]).mean(axis=0, dtype=np.float64))
+        self.generator.start_from_colour((mean / 127.5 - 1).float())
+        if self.sampler.average is not None:
+            self.sampler.average.model.load_state_dict(self.generator.state_dict())
+
     def networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
 
@@ -176,6 +185,7 @@ class FastGANRecipe(GeneratingRecipe):
         return {
             "generator": self.generator.state_dict(),
             "discriminator_heads": self.discriminator.heads.state_dict(),
+            "discriminator_pixel_head": self.discriminator.pixel_head.state_dict(),
             "generator_average": self.sampler.state_dict(),
             "optimizer_g": self.optimizer_g.state_dict(),
             "optimizer_d": self.optimizer_d.state_dict(),
@@ -190,6 +200,7 @@ class FastGANRecipe(GeneratingRecipe):
     def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
         self.discriminator.heads.load_state_dict(state["discriminator_heads"])
+        self.discriminator.pixel_head.load_state_dict(state["discriminator_pixel_head"])
         self.discriminator.projection.load_state_dict(state["projection"])
         self.sampler.load_state_dict(state["generator_average"])
         self.optimizer_g.load_state_dict(state["optimizer_g"])

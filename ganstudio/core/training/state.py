@@ -38,10 +38,19 @@ class LossHistory:
         return {"names": list(self.names), "values": self.values().clone()}
 
     def load_state_dict(self, state: dict) -> None:
-        if tuple(state["names"]) != self.names:
+        """The saved history; columns a model has added since it was saved (a new stat) are NaN for the
+        saved steps, which plots as a gap."""
+        saved_names, saved_values = tuple(state["names"]), state["values"].to(torch.float32)
+        if saved_names == self.names:
+            values = saved_values
+        elif set(saved_names) <= set(self.names):
+            values = torch.full((saved_values.shape[0], len(self.names)), float("nan"))
+            for column, name in enumerate(saved_names):
+                values[:, self.names.index(name)] = saved_values[:, column]
+        else:
             raise CheckpointError("The checkpoint's loss history does not match this model.")
-        self._chunks = [state["values"].to(torch.float32)]
-        self._length = self._chunks[0].shape[0]
+        self._chunks = [values]
+        self._length = values.shape[0]
 
 
 @dataclass(frozen=True)
