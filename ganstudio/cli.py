@@ -222,7 +222,9 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     train.add_argument("--width", type=_positive_int, metavar="N",
                        help="base channel count of both networks (default: the model's own for the device)")
     train.add_argument("--augment", default="flip", choices=("flip", "none", "diff", "diff+flip"),
-                       help="augmentation: horizontal flips, none, or differentiable augmentation (default: flip)")
+                       help="augmentation: flip (the default: left-right mirroring, plus differentiable augmentation as "
+                            "strong as the discriminator needs), none, or diff / diff+flip (differentiable "
+                            "augmentation at full strength, without or with mirroring)")
     train.add_argument("--precision", default="auto", choices=("auto", "fp32", "bf16", "fp16"),
                        help="numeric precision (default: auto: bf16 mixed precision on GPUs, and on CPUs "
                             "with bf16 instructions)")

@@ -91,6 +91,8 @@ class FastGANRecipe(GeneratingRecipe):
         super().__init__(config, device, precision)
         model, train = config.model, config.train
         self.latent_dim = model.latent_dim
+        # DiffAugment at full strength, unless the user asked for no augmentation at all.
+        self.augment_strength = 0.0 if config.data.augment == "none" else 1.0
         self.generator = FastGANGenerator(model.latent_dim, config.data.size, model.g_width).to(device)
         self.discriminator = ProjectedDiscriminator(feature_size(config.data.size), width=model.d_width,
                                                     head_width=model.d_width).to(device)
@@ -139,8 +141,8 @@ class FastGANRecipe(GeneratingRecipe):
         for weight, (real_part, latent_part) in parts:
             with autocast(self.device, self.precision):
                 fake = self.generator(latent_part)
-                real_logits = self.discriminator(diff_augment(real_part))
-                fake_logits = self.discriminator(diff_augment(fake.detach()))
+                real_logits = self.discriminator(diff_augment(real_part, self.augment_strength))
+                fake_logits = self.discriminator(diff_augment(fake.detach(), self.augment_strength))
                 loss_real, loss_fake = discriminator_losses("hinge", real_logits, fake_logits)
             self.scaler_d.scale((loss_real + loss_fake) * weight).backward()
             fakes.append(fake)
@@ -156,7 +158,7 @@ class FastGANRecipe(GeneratingRecipe):
         self.optimizer_g.zero_grad(set_to_none=True)
         for (weight, _), fake in zip(parts, fakes):
             with autocast(self.device, self.precision):
-                loss_g = generator_loss("hinge", self.discriminator(diff_augment(fake)))
+                loss_g = generator_loss("hinge", self.discriminator(diff_augment(fake, self.augment_strength)))
             self.scaler_g.scale(loss_g * weight).backward()
             g_value = g_value + weight * loss_g.detach()
         self.scaler_g.step(self.optimizer_g)

@@ -23,8 +23,8 @@ from ..workspace import Workspace
 from .training import TrainingPage
 
 SUBTITLE = "Choose a few settings, press Train, and watch the network learn."
-AUGMENT_WORDS = (("flip", "Mirror left-right"), ("none", "None"), ("diff", "DiffAugment (for small datasets)"),
-                 ("diff+flip", "DiffAugment and mirroring"))
+AUGMENT_WORDS = (("flip", "Automatic: mirroring, DiffAugment as needed"), ("none", "None"),
+                 ("diff", "DiffAugment always"), ("diff+flip", "DiffAugment always, and mirroring"))
 PRECISION_WORDS = (("auto", "Automatic"), ("fp32", "Full (fp32)"), ("bf16", "bfloat16"), ("fp16", "float16"))
 # In the order shown: "main" rows under Training, "advanced" ones under Advanced settings.
 SETTINGS = (
@@ -45,8 +45,8 @@ SETTINGS = (
             maximum=0.01, decimals=5, step=0.00005, place="advanced"),
     Setting("augment", "data.augment", CHOICE, "Augment",
             "Variations shown to the discriminator (D, the critic) so it cannot memorise a small dataset. "
-            "DiffAugment helps below "
-            "~1,000 pictures.", "flip", items=AUGMENT_WORDS, place="advanced"),
+            "Automatic mirrors pictures left-right and adds DiffAugment (colour, shift, cutout) as strongly as "
+            "the discriminator needs.", "flip", items=AUGMENT_WORDS, place="advanced"),
     Setting("precision", "train.precision", CHOICE, "Precision",
             "Number precision. Automatic uses fast mixed precision on GPUs and on CPUs with bfloat16 instructions.",
             "auto", items=PRECISION_WORDS, place="advanced"),
