@@ -201,6 +201,15 @@ class Recipe:
         """This process's micro-batches of the step's whole-batch `tensors`, as (weight, pieces); see the module note."""
         return self.split.parts(*tensors)
 
+    def piece_generators(self, count: int) -> list[torch.Generator]:
+        """One random generator for each of this process's `count` micro-batches, for what a step draws per picture
+        (augmentation). Seeded from one draw of the global generator, which every process makes alike, and from
+        the piece's place among all processes' pieces: two processes then draw what one process draws in two
+        micro-batches, where drawing from the global generator would give every process the same draws."""
+        seed = int(torch.randint(0, 2 ** 62, (1,)))
+        first = self.split.rank * count
+        return [torch.Generator(device=self.device).manual_seed(seed + first + index) for index in range(count)]
+
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Every optimiser `train_step` steps, by name; the engine synchronises their gradients across processes."""
         raise NotImplementedError

@@ -159,18 +159,19 @@ class DCGANRecipe(GeneratingRecipe):
         latents = torch.randn(batch_size, self.latent_dim, device=self.device)
         strength = self.augment_strength
 
-        def augment(images: torch.Tensor) -> torch.Tensor:
-            return diff_augment(images, strength)
+        def augment(images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+            return diff_augment(images, strength, generator)
 
         parts = list(self.parts(real, latents))  # one (weight, pieces) per micro-batch: see recipes/base.py
+        generators = self.piece_generators(len(parts))
 
         self.optimizer_d.zero_grad(set_to_none=True)
         fakes, d_values, g_value = [], 0.0, 0.0
-        for weight, (real_part, latent_part) in parts:
+        for (weight, (real_part, latent_part)), generator in zip(parts, generators):
             with autocast(self.device, self.precision):
                 fake = self.generator(latent_part)
-                real_logits = self.discriminator(augment(real_part))
-                fake_logits = self.discriminator(augment(fake.detach()))
+                real_logits = self.discriminator(augment(real_part, generator))
+                fake_logits = self.discriminator(augment(fake.detach(), generator))
                 loss_real, loss_fake = discriminator_losses(self.loss_kind, real_logits, fake_logits)
             self.scaler_d.scale((loss_real + loss_fake) * weight).backward()
             fakes.append(fake)
@@ -184,9 +185,9 @@ class DCGANRecipe(GeneratingRecipe):
         # D's own weight gradients are not needed for G's step: skipping them saves a third of D's backward.
         self.discriminator.requires_grad_(False)
         self.optimizer_g.zero_grad(set_to_none=True)
-        for (weight, _), fake in zip(parts, fakes):
+        for (weight, _), fake, generator in zip(parts, fakes, generators):
             with autocast(self.device, self.precision):
-                loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake)))
+                loss_g = generator_loss(self.loss_kind, self.discriminator(augment(fake, generator)))
             self.scaler_g.scale(loss_g * weight).backward()
             g_value = g_value + weight * loss_g.detach()
         self.scaler_g.step(self.optimizer_g)

@@ -135,14 +135,16 @@ class FastGANRecipe(GeneratingRecipe):
         batch_size = real.shape[0]
         latents = torch.randn(batch_size, self.latent_dim, device=self.device)
         parts = list(self.parts(real, latents))  # one (weight, pieces) per micro-batch: see recipes/base.py
+        generators = self.piece_generators(len(parts))
+        strength = self.augment_strength
 
         self.optimizer_d.zero_grad(set_to_none=True)
         fakes, d_values, g_value = [], 0.0, 0.0
-        for weight, (real_part, latent_part) in parts:
+        for (weight, (real_part, latent_part)), generator in zip(parts, generators):
             with autocast(self.device, self.precision):
                 fake = self.generator(latent_part)
-                real_logits = self.discriminator(diff_augment(real_part, self.augment_strength))
-                fake_logits = self.discriminator(diff_augment(fake.detach(), self.augment_strength))
+                real_logits = self.discriminator(diff_augment(real_part, strength, generator))
+                fake_logits = self.discriminator(diff_augment(fake.detach(), strength, generator))
                 loss_real, loss_fake = discriminator_losses("hinge", real_logits, fake_logits)
             self.scaler_d.scale((loss_real + loss_fake) * weight).backward()
             fakes.append(fake)
@@ -156,9 +158,9 @@ class FastGANRecipe(GeneratingRecipe):
         for parameter in trained:  # G's step needs gradients to the pictures only
             parameter.requires_grad_(False)
         self.optimizer_g.zero_grad(set_to_none=True)
-        for (weight, _), fake in zip(parts, fakes):
+        for (weight, _), fake, generator in zip(parts, fakes, generators):
             with autocast(self.device, self.precision):
-                loss_g = generator_loss("hinge", self.discriminator(diff_augment(fake, self.augment_strength)))
+                loss_g = generator_loss("hinge", self.discriminator(diff_augment(fake, strength, generator)))
             self.scaler_g.scale(loss_g * weight).backward()
             g_value = g_value + weight * loss_g.detach()
         self.scaler_g.step(self.optimizer_g)
