@@ -89,6 +89,10 @@ def test_the_score_falls_as_a_tiny_run_learns(tmp_path, monkeypatch):
     # react strongly to pixel noise), so an earlier comparison would not show learning.
     config = tiny_config(data, tmp_path / "run", steps=300, batch_size=16)
     config.model.g_width = config.model.d_width = 32
+    # Without augmentation, as those figures were measured: with DiffAugment from the first step (DCGAN's
+    # default since the balance guard) these 40 blobs scored 1,036, 810 and 715 at the same steps, still
+    # speckled. The test is about the score following learning, not about the default's pace.
+    config.data.augment = "none"
     config.run.metrics = ["none"]
     config.validate()
     device = torch.device("cpu")
