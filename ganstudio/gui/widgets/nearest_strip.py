@@ -15,7 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from ...core.config import DataConfig
-from ...core.memorisation import CLOSE, COPYING
 from ...core.printable import printable_name
 from ..images import pixmap_from_rgb
 from .common import label
@@ -227,6 +226,7 @@ class NearestStrip(QFrame):
     @staticmethod
     def verdict(nearest, typical: float, count: int) -> str:
         """One sentence on how near the picture is to its nearest training picture, against the set's own spacing."""
+        from ...core.memorisation import CLOSE, COPYING  # here: the module needs torch, which the window loads later
         name = printable_name(nearest.label).rsplit("/", 1)[-1]
         ratio = nearest.distance / typical if typical > 0 else float("inf")
         if ratio < COPYING:
