@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 
 from . import events as ev
-from .runs import RunFolder, SampleFile
+from .runs import BEST_NAME, RunFolder, SampleFile, read_best
 from .sinks import read_metrics
-from .training.checkpointer import BEST_NAME, read_best
 
 
 @dataclass(frozen=True)

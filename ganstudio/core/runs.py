@@ -231,3 +231,20 @@ def list_runs(root: Path | None = None) -> list[RunSummary]:
         summaries.append(RunSummary(run.path, run.name, config.model.name, config.data.size, dataset,
                                     checkpoints[-1][0] if checkpoints else None, modified))
     return sorted(summaries, key=lambda s: s.modified, reverse=True)
+
+
+# The best-scoring checkpoint, kept beside the step files (training/checkpointer.py writes it) and recorded
+# under "best" in checkpoints/lineage.json. Read here, without torch, so the window can show it at once.
+BEST_NAME = "best.pt"
+
+
+def read_best(folder: RunFolder) -> dict | None:
+    """The lineage's record of the best checkpoint: {checkpoint, step, score_name, score}; None when there is
+    none, it is malformed, or best.pt is gone."""
+    try:
+        best = json.loads(folder.lineage_path.read_text(encoding="utf-8"))["best"]
+        record = {"checkpoint": str(best["checkpoint"]), "step": int(best["step"]),
+                  "score_name": str(best["score_name"]), "score": float(best["score"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return record if (folder.checkpoints_dir / BEST_NAME).is_file() else None

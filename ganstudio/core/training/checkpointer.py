@@ -28,7 +28,7 @@ from .. import events as ev
 from ..checkpoint import missing_part, save_checkpoint
 from ..errors import CheckpointError, GanStudioError
 from ..fileio import TEMPORARY_SUFFIX, atomic_write_text
-from ..runs import RunFolder
+from ..runs import BEST_NAME, RunFolder, read_best
 
 
 class Checkpointer:
@@ -147,19 +147,6 @@ class Checkpointer:
                     pass  # a checkpoint that cannot be removed costs disk space, nothing more
 
 
-BEST_NAME = "best.pt"
-
-
-def read_best(folder: RunFolder) -> dict | None:
-    """The lineage's record of the best checkpoint: {checkpoint, step, score_name, score}; None when there is
-    none, it is malformed, or best.pt is gone."""
-    try:
-        best = json.loads(folder.lineage_path.read_text(encoding="utf-8"))["best"]
-        record = {"checkpoint": str(best["checkpoint"]), "step": int(best["step"]),
-                  "score_name": str(best["score_name"]), "score": float(best["score"])}
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return record if (folder.checkpoints_dir / BEST_NAME).is_file() else None
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
