@@ -35,8 +35,8 @@ from .options import sample_average_option, size_preset_option
 # Projected GAN's optimiser: Adam without momentum on the first moment (beta1 0), which keeps the
 # two players from overshooting each other; beta2 0.99 follows StyleGAN2.
 BETAS = (0.0, 0.99)
-# The width that each preset multiplies. On a CPU the generator's cost dominates a step: at 64 px a
-# width of 8 costs 0.35 GFLOP per picture forward and back, 16 costs 1.4 (DCGAN at its CPU width: 0.16).
+# The width that each preset multiplies. At 64 px the generator at width 16 costs 1.4 GFLOP a picture
+# forward and back (DCGAN at its CPU width: 0.16), and the cost grows with the square of the width.
 PRESET_WIDTH_FACTORS = {"sketch": 0.5, "standard": 1.0, "detailed": 2.0}
 
 
@@ -52,8 +52,8 @@ def feature_size(size: int) -> int:
     """The side pictures are resized to for the frozen feature network.
 
     ImageNet networks look at objects about 224 px across; at 64 px their last stage sees 2x2 and the
-    heads have little to judge, so small pictures are enlarged to 128 (at 256 the network alone
-    would cost 4.4 GFLOP a picture, five times the 64 px generator on a CPU). Above 512 px the
+    heads have little to judge, so small pictures are enlarged to 128 (1.0 GFLOP a picture forward and
+    back; at 256 it would be 4.4, three times the 64 px generator's own cost). Above 512 px the
     features are taken at 512: the heads still judge the whole picture, and a 1,024 px feature pass
     would need four times the memory of the generator's own.
     """
@@ -65,8 +65,8 @@ class FastGANRecipe(GeneratingRecipe):
     """FastGAN's generator (Liu et al. 2021) trained against a projected discriminator (Sauer et al. 2021)."""
 
     label = "FastGAN — for small folders"
-    summary = ("A modern GAN for a few hundred to a few thousand pictures: it looks through a network that "
-               "already knows pictures, so it learns in far fewer steps.")
+    summary = ("A modern GAN for a few hundred to a few thousand pictures, best on a GPU: its discriminator "
+               "looks through a network that already knows pictures.")
     list_order = 15
     options = (size_preset_option(), sample_average_option())
     loss_names = ("D/real", "D/fake", "G/adv")
