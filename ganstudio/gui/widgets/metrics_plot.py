@@ -203,6 +203,27 @@ class AlignedLeftAxis(pg.AxisItem):
         return specs
 
 
+# Characters of legend on one line: a title wider than the plot widens the whole panel past its column
+# (at the default window size a plot is about 400 px, some 50 characters of 10 pt text), which then
+# clips the newest steps. Each key counts its name, its two-dash swatch and the gap after it.
+LEGEND_LINE_CHARACTERS = 44
+LEGEND_KEY_EXTRA = 6
+
+
+def _legend_lines(keys: list[str], names: tuple[str, ...]) -> list[list[str]]:
+    """The legend's keys filled into lines of at most LEGEND_LINE_CHARACTERS (a key too long stays alone)."""
+    lines: list[list[str]] = [[]]
+    used = 0
+    for key, name in zip(keys, names):
+        width = len(name) + LEGEND_KEY_EXTRA
+        if lines[-1] and used + width > LEGEND_LINE_CHARACTERS:
+            lines.append([])
+            used = 0
+        lines[-1].append(key)
+        used += width
+    return lines
+
+
 class _Panel:
     """One plot (losses, or statistics) and its curves."""
 
@@ -220,10 +241,7 @@ class _Panel:
         # The legend is the plot's title line: a legend box inside the plot would hide the newest points.
         keys = [f"<span style='color:{colour}; font-size:10pt'>&#9473;&#9473; {name}</span>"
                 for name, colour in zip(names, colours)]
-        # Up to five keys fit one line of a narrow plot; more (CycleGAN's eight losses) go four to a line.
-        per_line = len(keys) if len(keys) <= 5 else 4
-        plot.setTitle("<br>".join("&nbsp;&nbsp;&nbsp;".join(keys[start:start + per_line])
-                                  for start in range(0, len(keys), per_line)))
+        plot.setTitle("<br>".join("&nbsp;&nbsp;&nbsp;".join(line) for line in _legend_lines(keys, names)))
         for name, colour in zip(names, colours):
             faint = pg.mkColor(colour)
             faint.setAlpha(RAW_CURVE_ALPHA)
