@@ -117,6 +117,16 @@ def seed_file_names(seeds: list[int], grid: bool = False) -> list[str]:
     return names
 
 
+def refuse_existing(targets: list[Path], overwrite: bool) -> None:
+    """ConfigError naming the first of `targets` already there (a file or a link), unless `overwrite`."""
+    existing = [target for target in targets if target.exists() or target.is_symlink()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1:,} more of these pictures)" if len(existing) > 1 else ""
+        them = "them" if len(existing) > 1 else "it"
+        raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace {them}, or choose another "
+                          "folder.")
+
+
 def write_seed_images(generator: TrainedGenerator, seeds: list[int], out_dir: str | Path, grid: bool = False,
                       chunk: int = 64, overwrite: bool = False) -> list[Path]:
     """One PNG per seed in `out_dir` (seed_0000007.png ...), and a grid of them all if asked; the paths written.
@@ -125,12 +135,7 @@ def write_seed_images(generator: TrainedGenerator, seeds: list[int], out_dir: st
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} is a file, not a folder; name a folder for the pictures.")
     targets = [out / name for name in seed_file_names(seeds, grid)]
-    existing = [target for target in targets if target.exists() or target.is_symlink()]
-    if existing and not overwrite:
-        more = f" (and {len(existing) - 1:,} more of these pictures)" if len(existing) > 1 else ""
-        them = "them" if len(existing) > 1 else "it"
-        raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace {them}, or choose another "
-                          "folder.")
+    refuse_existing(targets, overwrite)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -26,6 +26,7 @@ from .config import DataConfig
 from .errors import ConfigError, DataError
 from .export import save_png
 from .fileio import atomic_save
+from .generate import refuse_existing
 from .imaging import make_grid
 from .paths import cache_dir
 from .printable import printable_name
@@ -331,15 +332,6 @@ class Comparison:
                             for rank, (neighbour, path) in enumerate(zip(self.neighbours, self.files[1:-1]), start=1)]}
 
 
-def _refuse_existing(targets: list[Path], overwrite: bool) -> None:
-    existing = [target for target in targets if target.exists() or target.is_symlink()]
-    if existing and not overwrite:
-        more = f" (and {len(existing) - 1:,} more of these pictures)" if len(existing) > 1 else ""
-        them = "them" if len(existing) > 1 else "it"
-        raise ConfigError(f"{existing[0]} already exists{more}; pass --overwrite to replace {them}, or choose another "
-                          "folder.")
-
-
 def _refuse_inside_training_data(out: Path, data: DataConfig) -> None:
     """A folder among the training pictures would hand the comparison to the run as pictures to learn from."""
     if data.demo:
@@ -365,12 +357,12 @@ def compare_seed(generator: "TrainedGenerator", seed: int, count: int, out_dir: 
         raise ConfigError(f"{out} is a file, not a folder; name a folder for the pictures.")
     _refuse_inside_training_data(out, generator.config.data)
     # The two names that do not depend on the answer are checked before the minutes of feature extraction.
-    _refuse_existing([out / name for name in comparison_file_names(seed, [])], overwrite)
+    refuse_existing([out / name for name in comparison_file_names(seed, [])], overwrite)
     training = training_features(generator.config.data, generator.run_name, generator.recipe.device, progress)
     generated = generator.images_for_seeds([seed])
     neighbours = nearest_to_pictures(training, generated, count, generator.recipe.device)[0]
     targets = [out / name for name in comparison_file_names(seed, neighbours)]
-    _refuse_existing(targets, overwrite)
+    refuse_existing(targets, overwrite)
     nearest_pixels = np.stack([np.asarray(training.pixels[neighbour.index]) for neighbour in neighbours])
     metadata = generator.metadata(seed)
     pictures = [(generated[0], metadata)]
