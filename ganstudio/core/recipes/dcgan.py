@@ -7,17 +7,16 @@ import torch
 
 from ..augment import diff_augment
 from ..config import RunConfig
-from ..ema import WeightAverage, recalibrate_batch_norm
-from ..imaging import grid_count, make_grid, to_uint8_images
+from ..ema import AveragedSampler
+from ..imaging import grid_count, make_grid
+from ..latents import latents_for_seeds
 from ..losses import discriminator_losses, discriminator_score, generator_loss, verdict_sign
 from ..models.dcgan import DCGANDiscriminator, DCGANGenerator
 from ..precision import autocast, make_scaler
 from ..registry import register
 from .base import BenchCase, GeneratingRecipe
-from .options import Choice, Option
+from .options import Choice, Option, sample_average_option, size_preset_option
 
-# Forward passes used to recompute the averaged generator's batch-norm statistics before sampling.
-RECALIBRATION_BATCHES = 8
 
 
 # A preset names a network size: the widths below times this factor. Sketch is about four times quicker a
@@ -64,10 +63,6 @@ def is_adaptive(config: RunConfig) -> bool:
     return config.data.augment == "flip"
 
 
-def latents_for_seeds(seeds: list[int], latent_dim: int) -> torch.Tensor:
-    """One latent vector per seed, each from its own generator: seed 7 is the same picture in any batch."""
-    return torch.stack([torch.randn(latent_dim, generator=torch.Generator().manual_seed(int(seed))) for seed in seeds])
-
 
 @register("dcgan")
 class DCGANRecipe(GeneratingRecipe):
@@ -77,15 +72,10 @@ class DCGANRecipe(GeneratingRecipe):
     summary = "The classic GAN: quick on a CPU, best on simple, centred pictures."
     list_order = 10
     options = (
-        Option("preset", "standard", "network size: sketch (half the usual width, quickest), standard, or "
-                                     "detailed (twice as wide, slowest)", "Size",
-               choices=(Choice("sketch", "Sketch — quickest", "Half the usual width: the quickest to train."),
-                        Choice("standard", "Standard", "The model's usual width for this device."),
-                        Choice("detailed", "Detailed — slowest", "Twice as wide: finer detail, slower steps."))),
+        size_preset_option(),
         Option("loss", "nonsat", "adversarial loss: non-saturating, hinge or least squares", "Loss",
                choices=LOSS_CHOICES, advanced=True),
-        Option("ema", True, "sample from a moving average of the generator: steadier, cleaner pictures",
-               "Smooth the samples (moving average)", advanced=True),
+        sample_average_option(),
     )
     loss_names = ("D/real", "D/fake", "G/adv")
     stat_names = ("D(x)", "D(G(z))", "sign D(x)", "sign D(G(z))", "augment p")
@@ -132,7 +122,9 @@ class DCGANRecipe(GeneratingRecipe):
         self.discriminator = DCGANDiscriminator(config.data.size, model.d_width).to(device)
         self.generator.to(memory_format=torch.channels_last)
         self.discriminator.to(memory_format=torch.channels_last)
-        self.average = WeightAverage(self.generator) if model.options["ema"] else None
+        self.sampler = AveragedSampler(self.generator, model.options["ema"], train.seed + 1_000_003,
+                                       lambda count, rng: torch.randn(count, self.latent_dim, generator=rng),
+                                       max(16, train.batch_size), device)
         betas = (train.beta1, train.beta2)
         # Fused Adam on CUDA is one kernel per step, and lets the fp16 gradient scaler skip its per-step host sync.
         fused = device.type == "cuda"
@@ -143,9 +135,6 @@ class DCGANRecipe(GeneratingRecipe):
         # The fixed latents of the gallery: drawn from the run's seed, saved in every checkpoint.
         count = grid_count(config.data.size)
         self.fixed_latents = latents_for_seeds(list(range(train.seed, train.seed + count)), model.latent_dim)
-        self._calibration_seed = train.seed + 1_000_003
-        self._updates = 0  # steps taken; the sampling network is recalibrated only when it changed
-        self._calibrated_at: int | None = None
 
     def networks(self) -> dict[str, torch.nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
@@ -194,9 +183,7 @@ class DCGANRecipe(GeneratingRecipe):
         self.scaler_g.update()
         self.discriminator.requires_grad_(True)
 
-        if self.average is not None:
-            self.average.update(self.generator, images_seen + batch_size, batch_size)
-        self._updates += 1
+        self.sampler.update(self.generator, images_seen + batch_size, batch_size)
         values = [d_values[0], d_values[1], g_value, d_values[2], d_values[3], d_values[4], d_values[5]]
         if self.adaptive_augment:
             values.append(torch.full((), strength, device=self.device))  # a fill on the device: no host copy
@@ -207,27 +194,12 @@ class DCGANRecipe(GeneratingRecipe):
 
     def sampling_generator(self) -> torch.nn.Module:
         """The network to sample from: the average when there is one, with batch norm recalibrated."""
-        if self.average is None:
-            self.generator.eval()
-            return self.generator
-        model = self.average.model
-        if self._calibrated_at == self._updates:
-            return model
-        self._calibrated_at = self._updates
-        calibration = torch.Generator().manual_seed(self._calibration_seed)
-        batch = max(16, self.config.train.batch_size)
-        recalibrate_batch_norm(
-            model, lambda _: torch.randn(batch, self.latent_dim, generator=calibration).to(self.device),
-            RECALIBRATION_BATCHES)
-        return model
+        return self.sampler.network(self.generator)
 
     @torch.no_grad()
     def generate(self, latents: torch.Tensor) -> np.ndarray:
         """Pictures for the given latents as N x H x W x 3 uint8, from the sampling network in eval mode."""
-        model = self.sampling_generator()
-        images = [to_uint8_images(model(chunk.to(self.device)).float()) for chunk in latents.split(64)]
-        self.generator.train()
-        return np.concatenate(images)
+        return self.sampler.generate(self.generator, latents)
 
     def sample_grid(self) -> np.ndarray:
         return make_grid(self.generate(self.fixed_latents))
@@ -236,7 +208,7 @@ class DCGANRecipe(GeneratingRecipe):
         return {
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
-            "generator_average": self.average.state_dict() if self.average is not None else None,
+            "generator_average": self.sampler.state_dict(),
             "optimizer_g": self.optimizer_g.state_dict(),
             "optimizer_d": self.optimizer_d.state_dict(),
             "scaler_g": self.scaler_g.state_dict(),
@@ -248,9 +220,7 @@ class DCGANRecipe(GeneratingRecipe):
     def load_state_dict(self, state: dict) -> None:
         self.generator.load_state_dict(state["generator"])
         self.discriminator.load_state_dict(state["discriminator"])
-        if self.average is not None:
-            self.average.load_state_dict(state["generator_average"])
-        self._calibrated_at = None
+        self.sampler.load_state_dict(state["generator_average"])
         self.optimizer_g.load_state_dict(state["optimizer_g"])
         self.optimizer_d.load_state_dict(state["optimizer_d"])
         self.scaler_g.load_state_dict(state["scaler_g"])
@@ -261,9 +231,7 @@ class DCGANRecipe(GeneratingRecipe):
     def load_for_inference(self, state: dict) -> None:
         """Only what sampling needs, so `generate` works from a checkpoint of any age."""
         self.generator.load_state_dict(state["generator"])
-        if self.average is not None and state.get("generator_average") is not None:
-            self.average.load_state_dict(state["generator_average"])
-        self._calibrated_at = None
+        self.sampler.load_state_dict(state.get("generator_average"))
         self.fixed_latents = state["fixed_latents"].clone()
 
     @classmethod
