@@ -718,12 +718,30 @@ def main(argv: list[str] | None = None) -> int:
     _make_output_streams_safe()
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        return _run_command(argv)
+        code = _run_command(argv)
     except KeyboardInterrupt:
         print("ganstudio: interrupted.", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        code = EXIT_INTERRUPTED
     except Exception as error:  # noqa: BLE001 - the one place every unexpected error becomes a sentence
-        return _unexpected_error(error, argv)
+        code = _unexpected_error(error, argv)
+    return _end_process_after_a_process_group(code)
+
+
+def _end_process_after_a_process_group(code: int) -> int:
+    """`code`; but a process that trained under torchrun ends here, with it, skipping the interpreter's teardown.
+
+    The run's files are written and closed by now; see distributed.must_skip_interpreter_teardown for the
+    abort at teardown this avoids. Processes that never joined a group (the app, the suite) return as usual.
+    """
+    distributed = sys.modules.get("ganstudio.core.distributed")
+    if distributed is None or not distributed.must_skip_interpreter_teardown():
+        return code
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass  # a closed or broken stream has nothing left to say
+    os._exit(code)
 
 
 def _check_resume_folder(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:

@@ -208,3 +208,16 @@ def test_a_dead_process_stops_the_others_plainly_with_the_last_checkpoint_intact
     newest = RunFolder(run_dir).latest_checkpoint()
     step = int(load_checkpoint(newest, for_training=True)["counters"]["step"])
     assert step > 0 and step % 5 == 0  # an epoch's end: 40 pictures, 8 a step
+
+
+def test_a_process_that_left_a_process_group_ends_without_the_interpreter_teardown(monkeypatch):
+    """gloo's worker threads can abort a finished process in Python's teardown; such a process ends by os._exit."""
+    from ganstudio import cli
+    from ganstudio.core import distributed
+
+    ended_with = []
+    monkeypatch.setattr(cli.os, "_exit", ended_with.append)
+    assert cli._end_process_after_a_process_group(0) == 0 and ended_with == []  # the app and the suite return
+    monkeypatch.setattr(distributed, "_left_a_group", True)
+    cli._end_process_after_a_process_group(3)
+    assert ended_with == [3]
