@@ -205,6 +205,7 @@ def test_a_dead_process_stops_the_others_plainly_with_the_last_checkpoint_intact
         end(processes)
     assert main.returncode == 1
     assert "Another of the 2 training processes stopped" in errors and "Traceback" not in errors, errors[-3000:]
+    assert "Another of the" not in rest  # said once, as the command's error, not again among the progress lines
     newest = RunFolder(run_dir).latest_checkpoint()
     step = int(load_checkpoint(newest, for_training=True)["counters"]["step"])
     assert step > 0 and step % 5 == 0  # an epoch's end: 40 pictures, 8 a step

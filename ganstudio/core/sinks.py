@@ -87,7 +87,8 @@ class ConsoleSink:
             self._print(best_sentence(event))
         elif isinstance(event, ev.Warning):
             self._print(f"warning: {event.message}")
-        elif isinstance(event, ev.RunFinished):
+        elif isinstance(event, ev.RunFinished) and event.reason not in ("error", "diverged"):
+            # A run that ends with a problem raises it too, and the command prints it once as its error line.
             self._print(finished_sentence(event))
 
 
