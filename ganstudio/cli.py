@@ -364,6 +364,9 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
                        help="our side's precision (default: auto, as training uses; the textbook side is always fp32)")
     bench.add_argument("--threads", type=_positive_int, metavar="N",
                        help="CPU threads for both sides (default: torch's own choice); 1 steadies figures on a busy machine")
+    bench.add_argument("--compile", action="store_true",
+                       help="also time each training step with its networks compiled (torch.compile; CUDA graphs on "
+                            "CUDA) against eager, with the time compiling took")
     bench.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
@@ -567,7 +570,7 @@ def _command_bench(args: argparse.Namespace) -> int:
     if unknown:
         raise ConfigError(f"No benchmark for {', '.join(unknown)}; the models with one are {', '.join(known)}.")
     results = run_bench(models=args.models, sizes=args.sizes, repeats=args.repeats, seconds=args.seconds, device=args.device,
-                        precision=args.precision, tiny=args.tiny,
+                        precision=args.precision, tiny=args.tiny, compiled=args.compile,
                         progress=None if args.json else (lambda text: print(text, file=sys.stderr, flush=True)))
     print(json.dumps(results, indent=2) if args.json else format_results(results))
     return 0

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from ganstudio.core import bench
 from ganstudio.core.recipes.base import BenchCase, GeneratingRecipe, TranslatingRecipe
@@ -94,3 +95,23 @@ def test_an_unknown_model_is_one_plain_sentence():
 def test_models_and_sizes_choose_the_declared_cases():
     results = bench.run_bench(models=["cyclegan"], sizes=[256], repeats=1, seconds=0.0, device="cpu", tiny=True)
     assert [(row["model"], row["options"]["preset"]) for row in results["cases"]] == [("cyclegan", "light")]
+
+
+def test_compiled_training_is_timed_against_eager_with_its_compile_time(monkeypatch):
+    """--compile: the same step with the networks compiled in place, beside eager; traced only (backend 'eager')."""
+    monkeypatch.setattr(bench, "COMPILE_BACKEND", "eager")
+    results = bench.run_bench(models=["dcgan"], repeats=1, seconds=0.01, device="cpu", tiny=True, compiled=True)
+    compiled = results["cases"][0]["training_compiled"]
+    assert "error" not in compiled, compiled
+    assert compiled["ours_per_second"] > 0 and compiled["textbook_per_second"] > 0 and compiled["warmup_seconds"] >= 0
+    assert "training, compiled" in bench.format_results(results) and "s to compile" in bench.format_results(results)
+
+
+def test_a_step_that_cannot_be_compiled_is_a_recorded_figure(monkeypatch):
+    def refuse(self, *args, **kwargs):
+        raise RuntimeError("no C++ compiler found\nmore detail")
+
+    monkeypatch.setattr(torch.nn.Module, "compile", refuse)
+    results = bench.run_bench(models=["dcgan"], repeats=1, seconds=0.01, device="cpu", tiny=True, compiled=True)
+    assert results["cases"][0]["training_compiled"] == {"error": "could not compile: no C++ compiler found"}
+    assert results["cases"][0]["training"]["ours_per_second"] > 0
