@@ -483,8 +483,8 @@ class _Trainer:
             self.rollback.keep()
             self.processes.collectives_this_step = 0
             try:
-                # The switch point for a captured fast path (CUDA graphs, torch.compile's reduce-overhead): it would
-                # stand in for train_step here and in bench._our_training, once measured on a GPU to pay for itself.
+                # The switch point for a captured fast path (CUDA graphs, torch.compile's reduce-overhead), once
+                # `ganstudio bench --compile` measures on a GPU that it pays for its compiling; on CPUs it did not.
                 return self.recipe.train_step(batches, state.images_seen)
             except (RuntimeError, MemoryError) as exc:
                 if not is_out_of_memory(exc):
