@@ -171,7 +171,7 @@ def must_skip_interpreter_teardown() -> bool:
     last collective's work (a barrier holding the step's all-reduces, whose tensors are Python objects)
     when the interpreter finalises; it then needs the GIL, cannot have it, and the process aborts with
     SIGABRT ("terminate called without an active exception"), so torchrun reports a failed run after
-    a complete one. Two processes, 8 steps, 2 cores: 4 of 77 torchrun runs and 3 of 30 runs under gdb
+    a complete one. Two processes, 8 steps, 2 cores: 3 of 107 torchrun runs and 3 of 30 runs under gdb
     aborted so, on the rank that finished first (gdb showed gloo's thread in take_gil during
     Py_FinalizeEx); a barrier before leaving did not help (1 of 30). Ending with os._exit once every file
     is closed skips the teardown that races with the thread: 0 of 50 and 0 of 30.
