@@ -232,3 +232,39 @@ def test_a_step_in_pieces_is_refused_plainly(tmp_path):
     recipe.split = BatchSplit(rank=0, processes=2)
     with pytest.raises(ConfigError, match="one process only"):
         recipe.train_step([torch.zeros(2, 3, 32, 32), torch.zeros(2, 3, 32, 32)], 0)
+
+
+def test_instance_norm_gives_one_picture_the_right_gradient_whatever_its_layout():
+    """torch's CPU kernel got a single picture's input gradient wrong when the gradient arriving was channels-last
+    strided (off by about its own size); ours hands it a contiguous one. Checked against float64 by hand."""
+    torch.manual_seed(0)
+    norm = ResnetGenerator(GeneratorSpec(filters=8, blocks=1)).model[2]
+    for layout in (torch.contiguous_format, torch.channels_last):
+        pictures = torch.randn(1, 8, 16, 16).requires_grad_()
+        arriving = torch.randn(1, 8, 16, 16).contiguous(memory_format=layout)
+        gradient, = torch.autograd.grad(norm(pictures), pictures, arriving)
+        exact = pictures.detach().double().requires_grad_()
+        mean, variance = exact.mean(dim=(2, 3), keepdim=True), exact.var(dim=(2, 3), keepdim=True, unbiased=False)
+        expected, = torch.autograd.grad((exact - mean) / torch.sqrt(variance + norm.eps), exact, arriving.double())
+        assert torch.allclose(gradient.double(), expected, atol=1e-5), layout
+
+
+@pytest.mark.parametrize("preset", ["fastcut", "cut"])
+def test_patch_nce_trains_one_picture_as_it_trains_that_picture_twice(preset):
+    """At batch 1, CUT's default, PatchNCE's gradient reaches the generator's normalisations through a transpose
+    (channels-last strided); it must be the gradient of the same picture twice in a batch (where the kernel was right)."""
+    config = cut_config(Path("."), Path("."), Path("."), preset=preset)
+    config.model.g_width = config.model.d_width = 8
+    torch.manual_seed(0)
+    recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    picture = torch.rand(1, 3, 32, 32) * 2 - 1
+
+    def generator_gradient(pictures: torch.Tensor) -> torch.Tensor:
+        recipe.generator.zero_grad(set_to_none=True)
+        translated, features = contrastive.translate_with_features(recipe.generator, pictures)
+        positions = recipe.sampler.positions(features, contrastive.PATCHES, torch.Generator().manual_seed(1))
+        contrastive.nce_loss(recipe.generator, recipe.sampler, features, translated, positions).backward()
+        return torch.cat([parameter.grad.flatten() for parameter in recipe.generator.parameters()])
+
+    once, twice = generator_gradient(picture), generator_gradient(torch.cat([picture, picture]))
+    assert (once - twice).abs().max() / twice.abs().max() < 1e-4

@@ -41,11 +41,33 @@ class GeneratorSpec:
                 "in_channels": self.in_channels, "out_channels": self.out_channels}
 
 
+def _contiguous_gradient(gradient: torch.Tensor) -> torch.Tensor:
+    return gradient.contiguous()
+
+
+class InstanceNorm(nn.InstanceNorm2d):
+    """nn.InstanceNorm2d, handing its backward a contiguous gradient when it normalises a single picture.
+
+    torch 2.14.1's CPU kernel returns a wrong input gradient for one picture when the gradient arriving is
+    channels-last strided: off by about its own size (4.4 where the largest value is 4.1, against a float64
+    reference), while a contiguous gradient, or two pictures or more, come out right to 5e-7. Such gradients
+    arrive at batch 1, CycleGAN's and CUT's default: PatchNCE picks patches through a transpose, and a
+    transposed convolution's backward can hand them on. Copying that one gradient costs one tensor per
+    normalisation and picture. The same module otherwise: no state, so the weights' files do not change.
+    """
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        normalised = super().forward(images)
+        if normalised.requires_grad and normalised.shape[0] == 1:
+            normalised.register_hook(_contiguous_gradient)
+        return normalised
+
+
 def _norm_layer(norm: str, channels: int) -> nn.Module:
     if norm == "instance":
         # No affine parameters and no running statistics: each picture is normalised by its own statistics,
         # in training and in use alike. This is why InstanceNorm keys are absent from the state dict.
-        return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)
+        return InstanceNorm(channels, affine=False, track_running_stats=False)
     if norm == "batch":
         return nn.BatchNorm2d(channels, affine=True)
     raise ValueError(f"unknown normalisation {norm!r}")
