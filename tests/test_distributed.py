@@ -25,6 +25,7 @@ from ganstudio.core.distributed import environment_processes
 from ganstudio.core.errors import ConfigError
 from ganstudio.core.recipes.base import BatchSplit
 from ganstudio.core.runs import RunFolder
+from test_cut import cut_config
 from test_cyclegan_training import cyclegan_config, two_domains
 from test_oom import largest_relative_difference
 from test_resume import differences, final_state
@@ -124,6 +125,23 @@ def test_two_cyclegan_processes_at_batch_1_train_as_one_at_batch_2(tmp_path):
     for pool in ("pool_fake_a", "pool_fake_b"):
         assert two["recipe"][pool]["count"] == one["recipe"][pool]["count"] == 2
         assert torch.allclose(two["recipe"][pool]["images"], one["recipe"][pool]["images"], atol=1e-5)
+
+
+def test_two_cut_processes_at_batch_1_train_as_one_at_batch_2(tmp_path):
+    """CUT draws its patch positions once a step, alike on every process, so two processes of one picture each
+    make the step one process makes at batch 2."""
+    domain_a, domain_b = two_domains(tmp_path)
+    torchrun("train", "--model", "cut", "--data-a", str(domain_a), "--data-b", str(domain_b), "--size", "32",
+             "--width", "8", "--preset", "fastcut", "--device", "cpu", "--seed", "5", "--batch-size", "1", "--steps",
+             "1", "--precision", "fp32", "--metrics", "none", "--run-dir", str(tmp_path / "two"))
+    config = cut_config(domain_a, domain_b, tmp_path / "one", preset="fastcut", steps=1, batch_size=2, precision="fp32")
+    config.model.g_width = config.model.d_width = 8
+    engine.run(config.validate())
+    two = load_checkpoint(RunFolder(tmp_path / "two").latest_checkpoint())
+    one = load_checkpoint(RunFolder(tmp_path / "one").latest_checkpoint())
+    assert two["processes"] == 2 and one["processes"] == 1
+    adam_moments_match(one, two, ("optimizer_g", "optimizer_f", "optimizer_d"))
+    assert torch.allclose(one["history"]["values"], two["history"]["values"], rtol=1e-4)
 
 
 def test_two_processes_stopped_and_resumed_continue_exactly(pictures, tmp_path):

@@ -20,7 +20,6 @@ from ..config import RunConfig
 from ..imaging import make_grid, to_uint8_images
 from ..models.contrastive import PATCHES, PatchSampler, layer_channels, nce_loss, translate_with_features
 from ..models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
-from ..errors import ConfigError, DeviceError
 from ..precision import autocast, make_scaler
 from ..registry import register
 from .base import TranslatingRecipe
@@ -150,34 +149,42 @@ class CUTRecipe(TranslatingRecipe):
 
     def train_step(self, batches: list[torch.Tensor], images_seen: int) -> torch.Tensor:
         real_a, real_b = (batch.contiguous(memory_format=self.memory_format) for batch in batches)
-        # Not yet in pieces or on several processes: two pieces of a batch of two gave G gradients unlike the
-        # whole batch's (in the NCE part; the GAN part agreed), cause not found. A plain stop is better than a
-        # run that trains otherwise than it says.
-        if self.split.processes != 1:
-            raise ConfigError("CUT trains on one process only: start it without torchrun.")
-        if self.split.micro_batches != 1:
-            raise DeviceError("CUT ran out of memory at this size and batch, and it cannot split a step into "
-                              "pieces: choose a smaller size or batch.")
+        # In micro-batches and across processes the step is the whole batch's: every piece's pictures are
+        # independent (instance norm, NCE negatives from each picture's own patches), and the patch positions
+        # are drawn once for the step (every process draws the same), as one pass over the whole batch shares them.
+        parts = list(self.parts(real_a, real_b))
         # The reference's order: D steps on this step's translation, then G against the updated D; one pass of
         # the generator serves both.
-        translated = self._translate(real_a, real_b)
-        loss_real, loss_fake = self._discriminator_losses(real_b, translated[0].detach())
+        translations = [self._translate(piece_a, piece_b) for _, (piece_a, piece_b) in parts]
         self.optimizer_d.zero_grad(set_to_none=True)
-        self.scaler_d.scale(0.5 * (loss_real + loss_fake)).backward()
+        d_values = 0.0
+        for (weight, (_, piece_b)), translated in zip(parts, translations):
+            loss_real, loss_fake = self._discriminator_losses(piece_b, translated[0].detach())
+            self.scaler_d.scale(0.5 * (loss_real + loss_fake) * weight).backward()
+            d_values = d_values + weight * torch.stack([loss_real.detach(), loss_fake.detach()])
         self.scaler_d.step(self.optimizer_d)
         self.scaler_d.update()
 
         self.discriminator.requires_grad_(False)  # G's step needs gradients through D, not for D's weights
-        loss_g, g_values = self._generator_losses(translated)
+        positions = self._patch_positions(translations[0])
         self.optimizer_g.zero_grad(set_to_none=True)
         self.optimizer_f.zero_grad(set_to_none=True)
-        self.scaler_g.scale(loss_g).backward()
+        g_values = 0.0
+        for (weight, _), translated in zip(parts, translations):
+            loss_g, values = self._generator_losses(translated, positions)
+            self.scaler_g.scale(loss_g * weight).backward()
+            g_values = g_values + weight * values
         self.scaler_g.step(self.optimizer_g)
         self.scaler_g.step(self.optimizer_f)
         self.scaler_g.update()
         self.discriminator.requires_grad_(True)
         lr = real_a.new_full((1,), self.base_lr_g * self.lr_factor)  # a fill, not a copy
-        return torch.cat([loss_real.detach()[None], loss_fake.detach()[None], g_values, lr])
+        return torch.cat([d_values, g_values, lr])
+
+    def _patch_positions(self, translated: tuple) -> list[list[torch.Tensor]]:
+        """The step's patch positions for each (source features, translation) pair: NCE, then (CUT only) NCE_Y."""
+        sources = [translated[1]] + ([translated[3]] if self.variant.identity else [])
+        return [self.sampler.positions(features, PATCHES, self.patch_rng) for features in sources]
 
     def _translate(self, real_a: torch.Tensor, real_b: torch.Tensor) -> tuple:
         """Fake B and real A's encoder features, then (CUT only) B through the generator and real B's features."""
@@ -197,16 +204,15 @@ class CUTRecipe(TranslatingRecipe):
             real_scores, fake_scores = self.discriminator(torch.cat([real_b, fake_b])).split(count)
         return least_squares(real_scores, 1.0), least_squares(fake_scores, 0.0)
 
-    def _generator_losses(self, translated: tuple) -> tuple[torch.Tensor, torch.Tensor]:
-        """G's whole loss and its reported parts (detached): GAN, NCE and (CUT only) NCE_Y."""
+    def _generator_losses(self, translated: tuple, positions: list[list[torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+        """G's whole loss and its reported parts (detached): GAN, NCE and (CUT only) NCE_Y, at the step's positions."""
         pairs = [(translated[1], translated[0])]  # (source features, translation)
         if self.variant.identity:
             pairs.append((translated[3], translated[2]))
         with autocast(self.device, self.precision):
             loss_gan = least_squares(self.discriminator(translated[0]), 1.0)
-            nce = [nce_loss(self.generator, self.sampler, features, translation,
-                            self.sampler.positions(features, PATCHES, self.patch_rng)) * self.variant.nce_weight
-                   for features, translation in pairs]
+            nce = [nce_loss(self.generator, self.sampler, features, translation, where) * self.variant.nce_weight
+                   for (features, translation), where in zip(pairs, positions)]
         # CUT averages NCE and NCE_Y (the reference's loss_NCE_both); FastCUT has NCE alone.
         loss_g = loss_gan + sum(nce) / len(nce)
         return loss_g, torch.stack([loss_gan.detach(), *(loss.detach() for loss in nce)])
