@@ -45,30 +45,30 @@ def layer_channels(generator: ResnetGenerator, layers: tuple[int, ...] = NCE_LAY
     return channels
 
 
-def encode(generator: ResnetGenerator, images: torch.Tensor, layers: tuple[int, ...] = NCE_LAYERS) -> list[torch.Tensor]:
-    """The outputs of the generator's `layers` for `images`, running only as far as the last of them."""
+def _run_keeping(generator: ResnetGenerator, images: torch.Tensor, layers: tuple[int, ...],
+                 last: int) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    """The generator's layers up to index `last`: the output there, and the outputs of `layers` on the way."""
     features = []
     hidden = images
     for index, module in enumerate(generator.model):
         hidden = module(hidden)
         if index in layers:
             features.append(hidden)
-        if index >= layers[-1]:
+        if index >= last:
             break
-    return features
+    return hidden, features
+
+
+def encode(generator: ResnetGenerator, images: torch.Tensor, layers: tuple[int, ...] = NCE_LAYERS) -> list[torch.Tensor]:
+    """The outputs of the generator's `layers` for `images`, running only as far as the last of them."""
+    return _run_keeping(generator, images, layers, layers[-1])[1]
 
 
 def translate_with_features(generator: ResnetGenerator, images: torch.Tensor,
                             layers: tuple[int, ...] = NCE_LAYERS) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The generator's output and its `layers`' outputs from one pass: the input side of PatchNCE comes free
     with the translation instead of a second encoder pass (the reference runs two)."""
-    features = []
-    hidden = images
-    for index, module in enumerate(generator.model):
-        hidden = module(hidden)
-        if index in layers:
-            features.append(hidden)
-    return hidden, features
+    return _run_keeping(generator, images, layers, len(generator.model) - 1)
 
 
 class PatchSampler(nn.Module):
