@@ -333,6 +333,12 @@ def build_parser(with_models: bool = True) -> argparse.ArgumentParser:
     translate.add_argument("--max-size", type=_positive_int, metavar="PX",
                            help="shrink larger pictures so their longer side is PX before converting "
                                 "(default: convert at full size)")
+    translate.add_argument("--scale", default="trained", choices=("trained", "full"),
+                           help="trained (default): convert each picture resized to the scale the run learned at, "
+                                "then resize the result back to the picture's size, so shapes and textures are as "
+                                "large as in training; full: convert the picture's own pixels (sharper on large "
+                                "pictures, but the textures keep their training size in pixels). A generator file "
+                                "from elsewhere does not say its training scale and always converts at full")
     translate.add_argument("--device", default="auto", choices=("auto", "cuda", "mps", "cpu"), help="where to run")
 
     export = commands.add_parser(
@@ -580,7 +586,7 @@ def _command_translate(args: argparse.Namespace) -> int:
     from .core.errors import DataError
     from .core.translate import open_translator, translate_file, translate_folder
     translator = open_translator(weights=args.weights, run=args.run, direction=args.direction or "AtoB",
-                                 device=args.device, checkpoint=args.checkpoint)
+                                 device=args.device, checkpoint=args.checkpoint, scale=args.scale)
     if args.weights and args.direction and translator.direction is None:
         print(f"note: {Path(args.weights).name} is a single generator and converts the way it was trained; "
               "--direction is ignored.", file=sys.stderr)

@@ -64,7 +64,7 @@ def magnitude_spectrum(pictures: np.ndarray) -> np.ndarray:
 
 
 def score(run_dir: Path, pair: str, size: int) -> dict:
-    """Convert the held-out scenes at their own size, as `ganstudio translate` does, and score them."""
+    """Convert the held-out scenes as `ganstudio translate` does (at the training scale, resized back), and score them."""
     return score_translator(open_translator(run=run_dir, device="cpu"), pair, size, run_dir / "held_out.png")
 
 

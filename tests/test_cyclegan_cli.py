@@ -13,6 +13,7 @@ from PIL import Image
 from ganstudio.cli import _train_config, build_parser, main
 from ganstudio.core.generator_files import open_generator
 from ganstudio.core.registry import get_recipe
+from ganstudio.core.translate import TrainingScale, open_translator
 from test_cli import ganstudio
 from test_cyclegan_training import two_domains
 from test_generator_files import reference_forward
@@ -100,6 +101,27 @@ def test_translate_a_folder_and_a_file_with_a_run(trained_run, tmp_path, capsys)
                            str(domain_a / "picture_000.png"), "--output", str(tmp_path / "one"))
     assert code == 0, err
     assert Image.open(tmp_path / "one" / "picture_000.png").size == (40, 40)
+
+
+def test_a_run_converts_at_the_scale_it_learned_at_unless_asked_for_full(trained_run, tmp_path, capsys):
+    run_dir, domain_a, _ = trained_run
+    translator = open_translator(run=run_dir, device="cpu")
+    assert translator.training_scale == TrainingScale(36, "crop")  # 32 px crops of pictures decoded at 36
+    source = domain_a / "picture_000.png"  # 40 x 40: converted at 36 x 36, then back to 40 x 40
+    pixels = np.array(Image.open(source).convert("RGB"))
+    for scale in ("trained", "full"):
+        code, _, err = command(capsys, "translate", "--run", str(run_dir), "--input", str(source), "--output",
+                               str(tmp_path / f"{scale}.png"), "--scale", scale)
+        assert code == 0, err
+        assert np.array_equal(np.asarray(Image.open(tmp_path / f"{scale}.png")),
+                              translator.translate_picture(pixels, scale=scale))
+    assert not np.array_equal(np.asarray(Image.open(tmp_path / "trained.png")),
+                              np.asarray(Image.open(tmp_path / "full.png")))
+    # A .safetensors export carries the scale; the reference's .pth layout has no room for it.
+    assert command(capsys, "export-generator", str(run_dir), "--out", str(tmp_path / "g.safetensors"))[0] == 0
+    assert open_translator(weights=tmp_path / "g.safetensors", device="cpu").training_scale == TrainingScale(36)
+    checkpoint = next((run_dir / "checkpoints").iterdir())
+    assert open_translator(weights=checkpoint, device="cpu").training_scale == TrainingScale(36)
 
 
 def test_export_generator_pth_and_safetensors(trained_run, tmp_path, capsys):

@@ -173,6 +173,26 @@ def test_a_folder_is_converted_with_its_names_and_progress(qtbot, make_window, t
     assert "broken.png" in message and plain_sentence(message) and panel.banner.message() == message
 
 
+def test_the_chosen_scale_reaches_every_conversion_and_is_remembered(qtbot, make_window, tmp_path, generator_file):
+    source = tmp_path / "photos"
+    write_pictures(source, 2, size=24)
+    window = make_window()
+    panel = converter_of(window)
+    open_generator(qtbot, panel, generator_file)
+    assert panel.scale_choice.currentData() == "trained"
+    scales = []
+    translate = panel.translator.translate_picture
+    panel.translator.translate_picture = lambda pixels, max_side=None, scale=None: (scales.append(scale)
+                                                                                    or translate(pixels, max_side, scale))
+    panel.scale_choice.setCurrentIndex(panel.scale_choice.findData("full"))
+    with qtbot.waitSignal(panel.folder_converted, timeout=60_000):
+        panel.convert_folder(source, tmp_path / "converted")
+    with qtbot.waitSignal(panel.picture_converted, timeout=30_000):
+        panel.convert_picture(source / "picture_000.png")
+    assert scales == ["full", "full", "full"]
+    assert converter_of(make_window()).scale_choice.currentData() == "full"
+
+
 def test_converting_over_earlier_results_asks_and_no_keeps_them(qtbot, make_window, tmp_path, generator_file,
                                                                 monkeypatch):
     from ganstudio.gui.pages import convert_panel
@@ -247,11 +267,11 @@ def test_cancelling_a_folder_leaves_only_complete_results(qtbot, make_window, tm
     translate = panel.translator.translate_picture
     calls = []
 
-    def held_translate(pixels, max_side=None):
+    def held_translate(pixels, max_side=None, scale=None):
         calls.append(1)
         if len(calls) >= 4:
             released.wait(30)
-        return translate(pixels, max_side)
+        return translate(pixels, max_side, scale)
 
     panel.translator.translate_picture = held_translate
 

@@ -11,8 +11,8 @@ from ganstudio.core.generator_files import open_generator, save_generator
 from ganstudio.core.errors import ConfigError, DataError
 from ganstudio.core.export import read_png_metadata
 from ganstudio.core.models.translation import GeneratorSpec
-from ganstudio.core.translate import (Translator, open_translator, pixels_to_tensor, tensor_to_pixels, translate_file,
-                                      translate_folder)
+from ganstudio.core.translate import (TrainingScale, Translator, open_translator, pixels_to_tensor, resize_pixels,
+                                      tensor_to_pixels, translate_file, translate_folder)
 from test_generator_files import random_generator, reference_forward
 
 
@@ -158,3 +158,29 @@ def test_running_out_of_memory_retries_in_smaller_tiles(translator, monkeypatch)
     monkeypatch.setattr(translator, "_whole", tight)
     result = translator.translate_picture(picture(300, 320))
     assert result.shape == (300, 320, 3) and sizes[0] == 300 * 320 and sizes[-1] <= 150 * 150 < len(sizes) * sizes[-1]
+
+
+def test_the_training_scale_resizes_as_the_run_decoded_its_pictures():
+    assert TrainingScale(72, "crop").size_for(64, 96) == (72, 108)  # the shorter side to the load size
+    assert TrainingScale(72, "pad").size_for(64, 96) == (48, 72)  # the longer side
+    assert TrainingScale(72, "stretch").size_for(64, 96) == (72, 72)
+    assert TrainingScale.from_metadata({"training_side": "72", "training_fit": "pad"}) == TrainingScale(72, "pad")
+    assert TrainingScale.from_metadata({}) is None
+    assert TrainingScale.from_metadata({"training_side": "-3"}) is None
+    assert TrainingScale.from_metadata({"training_side": "72", "training_fit": "zoom"}) is None
+
+
+def test_at_the_trained_scale_a_picture_is_converted_there_and_resized_back(weights):
+    translator = open_translator(weights=weights, device="cpu")
+    assert translator.training_scale is None  # a published file does not say: both scales are full resolution
+    source = picture(40, 60, seed=5)
+    full = translator.translate_picture(source)
+    assert np.array_equal(translator.translate_picture(source, scale="trained"), full)
+    translator.training_scale = TrainingScale(24, "crop")
+    trained = translator.translate_picture(source)
+    assert trained.shape == source.shape
+    expected = resize_pixels(translator.translate_picture(resize_pixels(source, 24, 36), scale="full"), 40, 60)
+    assert np.array_equal(trained, expected)
+    assert np.array_equal(translator.translate_picture(source, scale="full"), full)
+    with pytest.raises(ConfigError, match="scale"):
+        translator.translate_picture(source, scale="half")

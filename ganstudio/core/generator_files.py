@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .fileio import atomic_save
 from .filetypes import kind_sentence, load_failure_sentence, safetensors_header, sniff
 from .printable import printable_name
@@ -50,6 +50,9 @@ class OpenedGenerator:
     dropped_keys: list[str] = field(default_factory=list)
     direction: str | None = None  # known for GAN Studio files; a bare published file does not say
     note: str = ""
+    # What a GAN Studio file notes of its training (a .safetensors export's header, a checkpoint's run
+    # settings as training_side and training_fit); empty for a published file.
+    metadata: dict = field(default_factory=dict)
 
 
 def read_weights(path: str | Path) -> dict:
@@ -279,9 +282,26 @@ def open_generator(path: str | Path, direction: str = "AtoB", device: torch.devi
         generator_state = recipe.generator_state(networks, direction) if isinstance(networks, dict) else None
         if not _is_tensor_dict(generator_state):
             raise CheckpointError(f"{name} is a GAN Studio checkpoint without its generators; it cannot convert.")
-        return generator_from_state(generator_state, name, path, device, direction)
-    stored_direction = _stored_direction(path) if sniff(path) == "safetensors" else None
-    return generator_from_state(state, name, path, device, stored_direction)
+        opened = generator_from_state(generator_state, name, path, device, direction)
+        opened.metadata = _checkpoint_training_scale(state.get("config"))
+        return opened
+    header = (safetensors_header(path) or {}) if sniff(path) == "safetensors" else {}
+    metadata = header.get("__metadata__") or {}
+    opened = generator_from_state(state, name, path, device, _stored_direction(path) if header else None)
+    opened.metadata = dict(metadata) if isinstance(metadata, dict) else {}
+    return opened
+
+
+def _checkpoint_training_scale(raw_config) -> dict:
+    """training_side and training_fit from a checkpoint's run settings; empty when they cannot be read."""
+    from .config import RunConfig
+    from .registry import get_recipe
+    try:
+        config = RunConfig.from_dict(raw_config)
+        side = get_recipe(config.model.name).load_size(config)
+    except (ConfigError, CheckpointError, TypeError, ValueError, KeyError, AttributeError):
+        return {}  # settings of an older or damaged run: it converts at full resolution instead
+    return {"training_side": str(side), "training_fit": config.data.fit}
 
 
 def generator_tensors(network: nn.Module) -> dict[str, torch.Tensor]:

@@ -7,6 +7,11 @@ picture or `translate_folder` for many, with a progress callback and a cancel ch
 their size and aspect ratio: the generator needs sides that are a multiple of 4, so edges are
 mirrored out to the next multiple and trimmed off again afterwards. A picture too large to convert in
 one piece within the memory budget is converted in overlapping tiles, blended where they overlap.
+
+A run knows the scale it learned at (its training pictures were decoded to a square of the load size), so by
+default each picture is resized to that scale, converted, and resized back: the network then sees shapes and
+textures as large as in training. A bare generator file says nothing of its training, so it converts at full
+resolution, as the reference tool's `--preprocess none` does.
 """
 
 from __future__ import annotations
@@ -51,6 +56,9 @@ BYTES_PER_PIXEL_PER_FILTER = 20
 MEMORY_SHARE = 0.25
 OUTPUT_SUFFIX = ".png"
 WRITABLE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+
+# How a picture is converted: at the scale the model was trained at (resized there and back), or at its own pixels.
+SCALES = ("trained", "full")
 
 ProgressFn = Callable[[int, int, str], None]  # done, total, the name of the picture just finished
 CancelledFn = Callable[[], bool]
@@ -105,15 +113,57 @@ def _memory_budget(device: torch.device) -> int:
     return int(physical_memory_bytes() * MEMORY_SHARE)
 
 
+@dataclass(frozen=True)
+class TrainingScale:
+    """The scale a model learned at: training pictures were fitted (`fit`: crop, pad, stretch) to `side` x `side`."""
+
+    side: int
+    fit: str = "crop"
+
+    def size_for(self, height: int, width: int) -> tuple[int, int]:
+        """(height, width) a picture is resized to so that it has the training pictures' scale."""
+        if self.fit == "stretch":
+            return self.side, self.side
+        factor = self.side / (min(height, width) if self.fit == "crop" else max(height, width))
+        return max(1, round(height * factor)), max(1, round(width * factor))
+
+    def to_metadata(self) -> dict[str, str]:
+        return {"training_side": str(self.side), "training_fit": self.fit}
+
+    @classmethod
+    def from_metadata(cls, metadata: dict) -> "TrainingScale | None":
+        """The scale a GAN Studio export notes in its header, or None (a published file does not say)."""
+        try:
+            side = int(metadata.get("training_side", ""))
+        except (TypeError, ValueError):
+            return None
+        fit = metadata.get("training_fit", "crop")
+        return cls(side, fit) if side > 0 and fit in ("crop", "pad", "stretch") else None
+
+
+def training_scale_of(config) -> TrainingScale:
+    """The scale a translating run's pictures were decoded at (its recipe's load size, its fit)."""
+    return TrainingScale(get_recipe(config.model.name).load_size(config), config.data.fit)
+
+
+def resize_pixels(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """H x W x 3 uint8 resized (Lanczos) to height x width."""
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    return np.asarray(Image.fromarray(pixels).resize((width, height), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
 @dataclass
 class Translator:
-    """One generator, ready to convert pictures on `device`."""
+    """One generator, ready to convert pictures on `device`; `training_scale` when its run says what it was."""
 
     generator: OpenedGenerator
     device: torch.device
     direction: str | None
     source_name: str
     max_pixels: int = 0  # most pixels converted in one piece; 0: from the memory budget
+    training_scale: TrainingScale | None = None
+    scale: str = "trained"  # the default of translate_picture: SCALES
 
     def __post_init__(self) -> None:
         if not self.max_pixels:
@@ -131,12 +181,27 @@ class Translator:
         return self.generator.network(images.to(self.device, torch.float32)).float().cpu()
 
     @torch.no_grad()
-    def translate_picture(self, pixels: np.ndarray, max_side: int | None = None) -> np.ndarray:
-        """H x W x 3 uint8 to its translation, the same size (or `max_side` on its longer side, if smaller)."""
+    def translate_picture(self, pixels: np.ndarray, max_side: int | None = None, scale: str | None = None) -> np.ndarray:
+        """H x W x 3 uint8 to its translation, the same size (or `max_side` on its longer side, if smaller).
+
+        `scale` (default the translator's): 'trained' converts the picture resized to the scale the model learned
+        at and resizes the result back, where that scale is known; 'full' converts the pixels as they are.
+        """
         if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
             raise ValueError(f"expected H x W x 3 uint8 pixels, got {pixels.shape} {pixels.dtype}")
+        scale = scale or self.scale
+        if scale not in SCALES:
+            raise ConfigError(f"The scale must be {' or '.join(SCALES)}, not '{scale}'.")
         if max_side and max(pixels.shape[:2]) > max_side:
             pixels = shrink(pixels, max_side)
+        if scale == "trained" and self.training_scale is not None:
+            height, width = pixels.shape[:2]
+            converted = self._convert(resize_pixels(pixels, *self.training_scale.size_for(height, width)))
+            return resize_pixels(converted, height, width)
+        return self._convert(pixels)
+
+    def _convert(self, pixels: np.ndarray) -> np.ndarray:
+        """The picture through the generator at its own pixels: whole, or in tiles when memory asks."""
         height, width = pixels.shape[:2]
         image = pixels_to_tensor(pixels)
         while True:
@@ -242,19 +307,25 @@ def _run_generator(run: str | Path, direction: str, device: torch.device,
 
 
 def open_translator(weights: str | Path | None = None, run: str | Path | None = None, direction: str = "AtoB",
-                    device: str = "auto", checkpoint: str | Path | None = None) -> Translator:
+                    device: str = "auto", checkpoint: str | Path | None = None, scale: str = "trained") -> Translator:
     """A translator from a bare generator file (`weights`) or from a run folder (`run`, its latest checkpoint
-    or `checkpoint`). A run and a GAN Studio checkpoint hold both generators: `direction` picks one."""
+    or `checkpoint`). A run and a GAN Studio checkpoint hold both generators: `direction` picks one. `scale` is
+    its default for each picture (SCALES); a run, a checkpoint and a GAN Studio .safetensors export know their
+    training scale, other files convert at full resolution either way."""
     if direction not in DIRECTIONS:
         raise ConfigError(f"The direction must be AtoB or BtoA, not '{direction}'.")
+    if scale not in SCALES:
+        raise ConfigError(f"The scale must be {' or '.join(SCALES)}, not '{scale}'.")
     if (weights is None) == (run is None):
         raise ConfigError("Give either a generator file or a run folder to convert with.")
     torch_device = select_device(device)
     if weights is not None:
         opened = open_generator(weights, direction, torch_device)
-        return Translator(opened, torch_device, opened.direction, Path(weights).name)
+        return Translator(opened, torch_device, opened.direction, Path(weights).name,
+                          training_scale=TrainingScale.from_metadata(opened.metadata), scale=scale)
     opened, folder, _ = _run_generator(run, direction, torch_device, checkpoint)
-    return Translator(opened, torch_device, direction, f"{folder.name} ({opened.source.name})")
+    return Translator(opened, torch_device, direction, f"{folder.name} ({opened.source.name})",
+                      training_scale=training_scale_of(folder.load_config()), scale=scale)
 
 
 def _check_export_target(target: Path, overwrite: bool) -> None:
@@ -276,7 +347,8 @@ def export_generator(run: str | Path, out: str | Path, direction: str = "AtoB",
     opened, folder, state = _run_generator(run, direction, torch.device("cpu"), checkpoint)
     counters = state.get("counters", {})
     metadata = {"direction": direction, "run": folder.name, "step": str(counters.get("step", "")),
-                "epoch": str(counters.get("epoch", "")), "app": f"GAN Studio {__version__}"}
+                "epoch": str(counters.get("epoch", "")), "app": f"GAN Studio {__version__}",
+                **training_scale_of(folder.load_config()).to_metadata()}
     _check_export_target(target, overwrite)  # again: the file may have appeared while the run was read
     try:
         return save_generator(opened.network, target, metadata)
@@ -447,7 +519,7 @@ def existing_results_sentence(existing: list[Path], folder: Path) -> str:
 
 def translate_folder(translator: Translator, input_path: str | Path, output_dir: str | Path,
                      progress: ProgressFn | None = None, cancelled: CancelledFn | None = None,
-                     max_side: int | None = None, overwrite: bool = False) -> FolderResult:
+                     max_side: int | None = None, overwrite: bool = False, scale: str | None = None) -> FolderResult:
     """Convert every picture in a folder (searched recursively, zips read in place) into `output_dir`.
 
     Each result keeps its picture's relative path and name with the extension .png and is written
@@ -487,7 +559,7 @@ def translate_folder(translator: Translator, input_path: str | Path, output_dir:
                 try:
                     with reader.read(source) as handle:
                         pixels = read_picture(handle.read())
-                    converted = translator.translate_picture(pixels, max_side)
+                    converted = translator.translate_picture(pixels, max_side, scale)
                 except DataError as exc:
                     result.skipped.append((label, str(exc).split(": ", 1)[-1].rstrip(".")))
                 except UnreadableSource as exc:
@@ -532,14 +604,14 @@ def _check_file_target(source: Path, target: Path, overwrite: bool) -> None:
 
 
 def translate_file(translator: Translator, input_path: str | Path, output: str | Path,
-                   max_side: int | None = None, overwrite: bool = False) -> Path:
+                   max_side: int | None = None, overwrite: bool = False, scale: str | None = None) -> Path:
     """Convert one picture; `output` is a file (.png, .jpg, .webp) or a folder to put `<name>.png` in. An
     existing file there is replaced only with `overwrite`; the original never."""
     source = Path(input_path).expanduser()
     target = file_target(source, output)
     _check_file_target(source, target, overwrite)
     pixels = read_picture(source)
-    converted = translator.translate_picture(pixels, max_side)
+    converted = translator.translate_picture(pixels, max_side, scale)
     _check_file_target(source, target, overwrite)  # again: the file may have appeared while converting
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

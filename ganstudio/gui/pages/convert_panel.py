@@ -178,6 +178,19 @@ class ConvertPanel(QWidget):
         self.max_side.setValue(min(8192, max(0, self.workspace.settings.value("i2i/max_side", 0))))
         self.max_side.valueChanged.connect(lambda side: self.workspace.settings.set_value("i2i/max_side", side))
         form.addRow(field_label("Largest side"), self.max_side)
+        self.scale_choice = shrinkable_combo()
+        self.scale_choice.addItem("As trained", "trained")
+        self.scale_choice.addItem("Full resolution", "full")
+        self.scale_choice.setToolTip(
+            "As trained: each picture is resized to the scale the run learned at, converted, and resized back, so "
+            "shapes and textures come out as large as in its samples (closest to the truth in our measurements).\n"
+            "Full resolution: the picture's own pixels, sharper on large pictures, but textures keep the size "
+            "they had in training pixels. A generator file from elsewhere always converts at full resolution.")
+        wanted = self.workspace.settings.value("i2i/scale", "trained")
+        self.scale_choice.setCurrentIndex(max(0, self.scale_choice.findData(wanted)))
+        self.scale_choice.currentIndexChanged.connect(
+            lambda _: self.workspace.settings.set_value("i2i/scale", self.scale_choice.currentData()))
+        form.addRow(field_label("Scale"), self.scale_choice)
         column.addLayout(form)
         note = label("Results keep each picture's size and shape, and are saved as PNG.", "muted", wrap=True)
         column.addWidget(note)
@@ -522,12 +535,13 @@ class ConvertPanel(QWidget):
         self.after_view.set_image(None)
         self.after_view.set_placeholder("Converting…")
         translator, max_side = self.translator, self.max_side.value() or None
+        scale = self.scale_choice.currentData()
         source = self.loaded_source
 
         def work(task) -> Conversion:
             from ...core.translate import read_picture
             before = read_picture(path)
-            after = translator.translate_picture(before, max_side)
+            after = translator.translate_picture(before, max_side, scale)
             return Conversion(path, before, after, translator.source_name, translator.direction or "")
 
         def done(conversion: Conversion) -> None:
@@ -633,6 +647,7 @@ class ConvertPanel(QWidget):
             widget.hide()
         self.skipped.clear()
         translator, max_side = self.translator, self.max_side.value() or None
+        scale = self.scale_choice.currentData()
 
         def work(task):
             from ...core.translate import plan_folder, translate_folder
@@ -644,7 +659,7 @@ class ConvertPanel(QWidget):
                                     progress=lambda done, total, name: task.progress(done, total, name),
                                     # Cancel, or the window closing (which cancels every task).
                                     cancelled=lambda: cancel.is_set() or task.cancelled, max_side=max_side,
-                                    overwrite=overwrite)
+                                    overwrite=overwrite, scale=scale)
 
         def failed(message: str) -> None:
             self._folder_cancel = None
