@@ -167,6 +167,7 @@ def test_the_training_scale_resizes_as_the_run_decoded_its_pictures():
     assert TrainingScale.from_metadata({"training_side": "72", "training_fit": "pad"}) == TrainingScale(72, "pad")
     assert TrainingScale.from_metadata({}) is None
     assert TrainingScale.from_metadata({"training_side": "-3"}) is None
+    assert TrainingScale.from_metadata({"training_side": "1000000"}) is None  # a hostile header
     assert TrainingScale.from_metadata({"training_side": "72", "training_fit": "zoom"}) is None
 
 

@@ -57,6 +57,10 @@ MEMORY_SHARE = 0.25
 OUTPUT_SUFFIX = ".png"
 WRITABLE_SUFFIXES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
 
+# Largest training scale a file's header may claim: well above the load size of the largest training size
+# (1,024 px, loaded at 1,144), room for sizes to come.
+MAX_TRAINING_SIDE = 4096
+
 # How a picture is converted: at the scale the model was trained at (resized there and back), or at its own pixels.
 SCALES = ("trained", "full")
 
@@ -138,7 +142,8 @@ class TrainingScale:
         except (TypeError, ValueError):
             return None
         fit = metadata.get("training_fit", "crop")
-        return cls(side, fit) if side > 0 and fit in ("crop", "pad", "stretch") else None
+        # A header is the file's word, not ours: a side beyond any training size would blow pictures up to it.
+        return cls(side, fit) if 0 < side <= MAX_TRAINING_SIDE and fit in ("crop", "pad", "stretch") else None
 
 
 def training_scale_of(config) -> TrainingScale:
