@@ -193,18 +193,22 @@ def test_leaving_out_any_piece_breaks_exactness(straight_run, interrupted_and_fr
 def test_translate_with_the_run_and_with_its_exported_generator(domains, straight_run, tmp_path, capsys):
     run_dir, _ = straight_run
     domain_a = domains[0]
-    code, out, err = command(capsys, "translate", "--run", str(run_dir), "--input", str(domain_a),
-                             "--output", str(tmp_path / "from_run"))
-    assert code == 0 and "Converted 8 pictures A to B" in out, err
-    code, out, err = command(capsys, "export-generator", str(run_dir), "--out", str(tmp_path / "g.pth"))
-    assert code == 0 and "Exported the AtoB generator" in out, err
-    assert open_generator(tmp_path / "g.pth").spec == GeneratorSpec(filters=4, blocks=6)
-    code, _, err = command(capsys, "translate", "--weights", str(tmp_path / "g.pth"), "--input", str(domain_a),
-                           "--output", str(tmp_path / "from_file"))
-    assert code == 0, err
-    for path in (tmp_path / "from_run").iterdir():
-        ours = np.asarray(Image.open(path))
-        assert ours.shape == (40, 40, 3) and np.array_equal(ours, np.asarray(Image.open(tmp_path / "from_file" / path.name)))
+    # A .pth export (the reference's layout) does not know the training scale, so it matches the run at full
+    # resolution; a .safetensors export knows it, so it matches the run's default, the trained scale.
+    for scale, export in (("full", "g.pth"), ("trained", "g.safetensors")):
+        code, out, err = command(capsys, "translate", "--run", str(run_dir), "--input", str(domain_a),
+                                 "--output", str(tmp_path / f"from_run_{scale}"), "--scale", scale)
+        assert code == 0 and "Converted 8 pictures A to B" in out, err
+        code, out, err = command(capsys, "export-generator", str(run_dir), "--out", str(tmp_path / export))
+        assert code == 0 and "Exported the AtoB generator" in out, err
+        assert open_generator(tmp_path / export).spec == GeneratorSpec(filters=4, blocks=6)
+        code, _, err = command(capsys, "translate", "--weights", str(tmp_path / export), "--input", str(domain_a),
+                               "--output", str(tmp_path / f"from_file_{scale}"))
+        assert code == 0, err
+        for path in (tmp_path / f"from_run_{scale}").iterdir():
+            ours = np.asarray(Image.open(path))
+            assert ours.shape == (40, 40, 3)
+            assert np.array_equal(ours, np.asarray(Image.open(tmp_path / f"from_file_{scale}" / path.name)))
     code, _, err = command(capsys, "translate", "--run", str(run_dir), "--direction", "BtoA", "--input",
                            str(domain_a), "--output", str(tmp_path / "back"))
     assert code == 1 and "converts AtoB only" in err
