@@ -292,16 +292,20 @@ def open_generator(path: str | Path, direction: str = "AtoB", device: torch.devi
     return opened
 
 
-def _checkpoint_training_scale(raw_config) -> dict:
-    """training_side and training_fit from a checkpoint's run settings; empty when they cannot be read."""
-    from .config import RunConfig
+def training_metadata(config) -> dict[str, str]:
+    """The scale a translating run's pictures were decoded at, as a file notes it: training_side (its recipe's
+    load size) and training_fit."""
     from .registry import get_recipe
+    return {"training_side": str(get_recipe(config.model.name).load_size(config)), "training_fit": config.data.fit}
+
+
+def _checkpoint_training_scale(raw_config) -> dict:
+    """training_metadata from a checkpoint's run settings; empty when they cannot be read."""
+    from .config import RunConfig
     try:
-        config = RunConfig.from_dict(raw_config)
-        side = get_recipe(config.model.name).load_size(config)
+        return training_metadata(RunConfig.from_dict(raw_config))
     except (ConfigError, CheckpointError, TypeError, ValueError, KeyError, AttributeError):
         return {}  # settings of an older or damaged run: it converts at full resolution instead
-    return {"training_side": str(side), "training_fit": config.data.fit}
 
 
 def generator_tensors(network: nn.Module) -> dict[str, torch.Tensor]:

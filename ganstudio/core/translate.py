@@ -30,7 +30,8 @@ from PIL import Image
 
 from .. import __version__
 from .checkpoint import load_checkpoint
-from .generator_files import DIRECTIONS, OpenedGenerator, generator_from_state, open_generator, save_generator
+from .generator_files import (DIRECTIONS, OpenedGenerator, generator_from_state, open_generator, save_generator,
+                              training_metadata)
 from .data.batches import physical_memory_bytes
 from .data.decode import DecodeError, open_image, to_rgb
 from .data.sources import SourceFile, SourceReader, UnreadableSource, list_dataset
@@ -131,12 +132,9 @@ class TrainingScale:
         factor = self.side / (min(height, width) if self.fit == "crop" else max(height, width))
         return max(1, round(height * factor)), max(1, round(width * factor))
 
-    def to_metadata(self) -> dict[str, str]:
-        return {"training_side": str(self.side), "training_fit": self.fit}
-
     @classmethod
     def from_metadata(cls, metadata: dict) -> "TrainingScale | None":
-        """The scale a GAN Studio export notes in its header, or None (a published file does not say)."""
+        """The scale a GAN Studio file notes (generator_files.training_metadata), or None (a published file does not say)."""
         try:
             side = int(metadata.get("training_side", ""))
         except (TypeError, ValueError):
@@ -146,9 +144,10 @@ class TrainingScale:
         return cls(side, fit) if 0 < side <= MAX_TRAINING_SIDE and fit in ("crop", "pad", "stretch") else None
 
 
-def training_scale_of(config) -> TrainingScale:
-    """The scale a translating run's pictures were decoded at (its recipe's load size, its fit)."""
-    return TrainingScale(get_recipe(config.model.name).load_size(config), config.data.fit)
+def _checked_scale(scale: str) -> str:
+    if scale not in SCALES:
+        raise ConfigError(f"The scale must be {' or '.join(SCALES)}, not '{scale}'.")
+    return scale
 
 
 def resize_pixels(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
@@ -194,9 +193,7 @@ class Translator:
         """
         if pixels.ndim != 3 or pixels.shape[2] != 3 or pixels.dtype != np.uint8:
             raise ValueError(f"expected H x W x 3 uint8 pixels, got {pixels.shape} {pixels.dtype}")
-        scale = scale or self.scale
-        if scale not in SCALES:
-            raise ConfigError(f"The scale must be {' or '.join(SCALES)}, not '{scale}'.")
+        scale = _checked_scale(scale or self.scale)
         if max_side and max(pixels.shape[:2]) > max_side:
             pixels = shrink(pixels, max_side)
         if scale == "trained" and self.training_scale is not None:
@@ -284,8 +281,7 @@ def shrink(pixels: np.ndarray, max_side: int) -> np.ndarray:
     """The picture scaled down (Lanczos) so its longer side is `max_side`, keeping its aspect ratio."""
     height, width = pixels.shape[:2]
     scale = max_side / max(height, width)
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.LANCZOS), dtype=np.uint8)
+    return resize_pixels(pixels, max(1, round(height * scale)), max(1, round(width * scale)))
 
 
 def _run_generator(run: str | Path, direction: str, device: torch.device,
@@ -319,8 +315,7 @@ def open_translator(weights: str | Path | None = None, run: str | Path | None = 
     training scale, other files convert at full resolution either way."""
     if direction not in DIRECTIONS:
         raise ConfigError(f"The direction must be AtoB or BtoA, not '{direction}'.")
-    if scale not in SCALES:
-        raise ConfigError(f"The scale must be {' or '.join(SCALES)}, not '{scale}'.")
+    _checked_scale(scale)
     if (weights is None) == (run is None):
         raise ConfigError("Give either a generator file or a run folder to convert with.")
     torch_device = select_device(device)
@@ -330,7 +325,7 @@ def open_translator(weights: str | Path | None = None, run: str | Path | None = 
                           training_scale=TrainingScale.from_metadata(opened.metadata), scale=scale)
     opened, folder, _ = _run_generator(run, direction, torch_device, checkpoint)
     return Translator(opened, torch_device, direction, f"{folder.name} ({opened.source.name})",
-                      training_scale=training_scale_of(folder.load_config()), scale=scale)
+                      training_scale=TrainingScale.from_metadata(training_metadata(folder.load_config())), scale=scale)
 
 
 def _check_export_target(target: Path, overwrite: bool) -> None:
@@ -353,7 +348,7 @@ def export_generator(run: str | Path, out: str | Path, direction: str = "AtoB",
     counters = state.get("counters", {})
     metadata = {"direction": direction, "run": folder.name, "step": str(counters.get("step", "")),
                 "epoch": str(counters.get("epoch", "")), "app": f"GAN Studio {__version__}",
-                **training_scale_of(folder.load_config()).to_metadata()}
+                **training_metadata(folder.load_config())}
     _check_export_target(target, overwrite)  # again: the file may have appeared while the run was read
     try:
         return save_generator(opened.network, target, metadata)
