@@ -72,8 +72,9 @@ def score_translator(translator, pair: str, size: int, picture: Path) -> dict:
     """Score any translator on the pair's held-out scenes; `picture` gets rows input, converted, truth to look at.
 
     A bare generator file opens too (`open_translator(weights=...)`), so the reference tool's own
-    latest_net_G_A.pth is scored by the same arithmetic: its conversions through our translator are
-    bit-identical to its test.py's (checked on both pairs at 64 px, 40 scenes each).
+    latest_net_G_A.pth, or the CUT tool's latest_net_G.pth, is scored by the same arithmetic: their
+    conversions through our translator are bit-identical to their own test code's (checked on both pairs at
+    64 px: 40 scenes each for CycleGAN, 20 for CUT).
     """
     sources, truth = PAIRS[pair][2](size)
     converted = np.stack([translator.translate_picture(pixels) for pixels in sources])

@@ -12,7 +12,8 @@ import torch.nn.functional as F
 
 from ganstudio.core.generator_files import detect_generator, open_generator, read_weights, save_generator
 from ganstudio.core.errors import CheckpointError
-from ganstudio.core.models.translation import GeneratorSpec, PatchDiscriminator, ResnetGenerator, init_weights
+from ganstudio.core.models.translation import (BlurDownsample, BlurUpsample, GeneratorSpec, PatchDiscriminator,
+                                               ResnetGenerator, init_weights)
 
 
 def reference_forward(state: dict, images: torch.Tensor, blocks: int, dropout: bool = False) -> torch.Tensor:
@@ -80,6 +81,42 @@ def test_keys_are_the_reference_layout():
                              "model.11.weight": (1, 512, 4, 4), "model.11.bias": (1,)}
 
 
+def test_the_antialiased_layout_is_the_cut_tools():
+    """CUT's published generators (9 blocks): a stride-1 convolution, then a blur kernel kept as `filt`, at each
+    halving; a blur, then a stride-1 convolution, at each doubling."""
+    shapes = {key: tuple(value.shape) for key, value in
+              ResnetGenerator(GeneratorSpec(filters=64, blocks=9, sampling="antialiased")).state_dict().items()}
+    assert [key for key in shapes if key.endswith("filt")] == ["model.7.filt", "model.11.filt", "model.21.filt",
+                                                               "model.25.filt"]
+    assert shapes["model.7.filt"] == (128, 1, 3, 3) and shapes["model.21.filt"] == (256, 1, 4, 4)
+    assert shapes["model.4.weight"] == (128, 64, 3, 3) and shapes["model.8.weight"] == (256, 128, 3, 3)
+    assert "model.12.conv_block.1.weight" in shapes and "model.20.conv_block.5.bias" in shapes
+    assert shapes["model.22.weight"] == (128, 256, 3, 3) and shapes["model.26.weight"] == (64, 128, 3, 3)
+    assert list(shapes)[-2:] == ["model.30.weight", "model.30.bias"] and shapes["model.30.weight"] == (3, 64, 7, 7)
+
+
+def test_the_blurs_halve_and_double_in_place_without_checkerboards():
+    point = torch.zeros(1, 1, 6, 6)
+    point[0, 0, 2, 3] = 1.0
+    enlarged = BlurUpsample(1)(point)[0, 0]
+    # Input pixel i covers output pixels 2i and 2i + 1: the 1-3-3-1 spread is centred on 2i + 0.5.
+    expected = torch.zeros(12, 12)
+    expected[3:7, 5:9] = torch.outer(torch.tensor([1.0, 3, 3, 1]), torch.tensor([1.0, 3, 3, 1])) / 16
+    assert torch.allclose(enlarged, expected)
+    halved = BlurDownsample(1)(torch.ones(1, 1, 8, 8) * torch.arange(8.0))[0, 0]
+    assert halved.shape == (4, 4) and torch.allclose(halved[:, 1:], torch.tensor([2.0, 4, 6]).expand(4, 3))
+    # A flat picture stays flat through every antialiased layer; the strided layout's transposed convolutions
+    # leave a period-2 pattern on it (the checkerboard).
+    flat = torch.full((1, 3, 96, 96), 0.3)
+    outputs = {}
+    for sampling in ("strided", "antialiased"):
+        network = random_generator(GeneratorSpec(filters=4, blocks=1, sampling=sampling, norm="batch"), seed=3)
+        with torch.no_grad():
+            outputs[sampling] = network(flat)[0, :, 40:56, 40:56]  # far from the zero-padded edges
+    assert outputs["antialiased"].std(dim=(1, 2)).max() < 1e-5
+    assert outputs["strided"].std(dim=(1, 2)).max() > 1e-3
+
+
 def test_patch_discriminator_sees_70_pixel_patches():
     # Batch norm in eval mode is per pixel; instance norm would spread every gradient over the whole picture.
     network = PatchDiscriminator(4, norm="batch").eval()
@@ -119,8 +156,11 @@ def test_published_layout_is_detected_and_loaded_strictly(tmp_path, legacy, obso
 
 @pytest.mark.parametrize("spec", [GeneratorSpec(filters=16, blocks=9), GeneratorSpec(filters=8, blocks=6, dropout=True),
                                   GeneratorSpec(filters=4, blocks=0), GeneratorSpec(filters=8, blocks=2, norm="batch"),
-                                  GeneratorSpec(filters=8, blocks=2, in_channels=1, out_channels=3)],
-                         ids=["9-blocks", "dropout", "no-blocks", "batch-norm", "grey-to-colour"])
+                                  GeneratorSpec(filters=8, blocks=2, in_channels=1, out_channels=3),
+                                  GeneratorSpec(filters=8, blocks=9, sampling="antialiased"),
+                                  GeneratorSpec(filters=4, blocks=6, dropout=True, sampling="antialiased")],
+                         ids=["9-blocks", "dropout", "no-blocks", "batch-norm", "grey-to-colour", "antialiased",
+                              "antialiased-dropout"])
 def test_architecture_detection(spec):
     assert detect_generator(ResnetGenerator(spec).state_dict(), "g.pth") == spec
 
@@ -237,6 +277,24 @@ def test_export_pth_is_a_plain_reference_state_dict(tmp_path):
     with torch.no_grad():
         assert (reference_forward(state, images, 2) - network(images)).abs().max() < 1e-5
         assert torch.equal(open_generator(path).network(images), network.to(memory_format=torch.contiguous_format)(images))
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_an_antialiased_generator_round_trips_and_altered_blurs_are_refused(tmp_path, suffix):
+    spec = GeneratorSpec(filters=8, blocks=2, sampling="antialiased")
+    network = random_generator(spec, seed=4)
+    path = save_generator(network, tmp_path / f"cut{suffix}")
+    opened = open_generator(path)
+    assert opened.spec == spec and "anti-aliased" in opened.note
+    images = torch.rand(1, 3, 24, 24) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(opened.network(images), network(images))
+    state = dict(network.state_dict())
+    state["model.11.filt"] = state["model.11.filt"] * 2
+    torch.save(state, tmp_path / "altered.pth")
+    with pytest.raises(CheckpointError, match="blur kernels") as refused:
+        open_generator(tmp_path / "altered.pth")
+    assert "\n" not in str(refused.value)
 
 
 def test_export_safetensors_reloads_with_its_metadata(tmp_path):

@@ -1,7 +1,8 @@
 """Bare CycleGAN generator weights: open published and user files safely, tell their shape, refuse the rest plainly.
 
-A published CycleGAN model (horse2zebra.pth, style_monet.pth, ...) and a `latest_net_G_A.pth` of the
-reference tool are plain state dicts of its ResNet generator. Nothing in the file says how wide or
+A published CycleGAN model (horse2zebra.pth, style_monet.pth, ...), a `latest_net_G_A.pth` of the
+reference tool and a `latest_net_G.pth` of the CUT tool (its anti-aliased layout) are plain state dicts
+of a ResNet generator. Nothing in the file says how wide or
 deep the network is, so the shape is read off the keys and tensor shapes. Files saved before PyTorch
 0.4 also carry running statistics for InstanceNorm layers that no longer keep any; those keys are
 dropped, and what remains must fit the network exactly (a strict load), or the file is refused with
@@ -25,7 +26,7 @@ from .errors import CheckpointError, ConfigError
 from .fileio import atomic_save
 from .filetypes import kind_sentence, load_failure_sentence, safetensors_header, sniff
 from .printable import printable_name
-from .models.translation import FIRST_BLOCK_INDEX, GeneratorSpec, ResnetGenerator
+from .models.translation import GeneratorSpec, ResnetGenerator
 
 DIRECTIONS = ("AtoB", "BtoA")
 OBSOLETE_SUFFIXES = ("running_mean", "running_var", "num_batches_tracked")
@@ -182,31 +183,35 @@ def detect_generator(state: dict, name: str = "The file") -> GeneratorSpec:
                               "convolution; it is some other network.")
     filters, in_channels = int(stem.shape[0]), int(stem.shape[1])
     norm = "batch" if "model.2.weight" in state else "instance"
+    # The CUT tool's anti-aliased layout keeps its fixed blur kernel after the first downsampling convolution.
+    sampling = "antialiased" if "model.7.filt" in state else "strided"
+    first_block = GeneratorSpec(sampling=sampling).first_block_index
     blocks_seen: dict[int, set[int]] = {}
     for key, value in state.items():
         match = _BLOCK_KEY.match(key)
         if match and value.ndim == 4:  # convolutions; batch norm's scales share the pattern
             blocks_seen.setdefault(int(match.group(1)), set()).add(int(match.group(2)))
     blocks = 0
-    while FIRST_BLOCK_INDEX + blocks in blocks_seen:
+    while first_block + blocks in blocks_seen:
         blocks += 1
     if blocks != len(blocks_seen):
         raise CheckpointError(f"{name} looks like a CycleGAN generator, but its residual blocks are not numbered "
                               "one after another; the file is damaged or from a modified network.")
     dropout = False
     if blocks:
-        convs = blocks_seen[FIRST_BLOCK_INDEX]
+        convs = blocks_seen[first_block]
         if convs == {1, 6}:
             dropout = True
         elif convs != {1, 5}:
             raise CheckpointError(f"{name} looks like a CycleGAN generator, but its residual blocks are laid out "
                                   "differently (another padding or a modified network), so it cannot be used.")
-    final = state.get(f"model.{FIRST_BLOCK_INDEX + blocks + 7}.weight")
+    # After the blocks: two upsampling levels (three modules each, four when anti-aliased), a pad, the last convolution.
+    final = state.get(f"model.{first_block + blocks + (9 if sampling == 'antialiased' else 7)}.weight")
     if not isinstance(final, torch.Tensor) or final.ndim != 4:
         raise CheckpointError(f"{name} looks like a CycleGAN generator, but its last layer is missing; the file is "
                               "damaged or from a modified network.")
     return GeneratorSpec(filters=filters, blocks=blocks, dropout=dropout, norm=norm, in_channels=in_channels,
-                         out_channels=int(final.shape[0]))
+                         out_channels=int(final.shape[0]), sampling=sampling)
 
 
 def drop_obsolete_keys(state: dict, network: nn.Module) -> tuple[dict, list[str]]:
@@ -240,6 +245,10 @@ def load_strict(network: nn.Module, state: dict, name: str) -> None:
         if not state[key].is_floating_point() and tensor.is_floating_point():
             raise CheckpointError(f"{name} holds {state[key].dtype} numbers in {key} where weights should be; "
                                   "it cannot be used.")
+        # The anti-aliased layout's blur kernels are fixed, never trained: other values are another network.
+        if key.endswith(".filt") and not torch.allclose(state[key].float(), tensor, atol=1e-6):
+            raise CheckpointError(f"{name} has blur kernels ({key}) unlike the anti-aliased generator's fixed ones; "
+                                  "it is from a modified network and cannot be used.")
     network.load_state_dict(state, strict=True)
 
 

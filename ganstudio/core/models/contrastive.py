@@ -12,15 +12,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .translation import FIRST_BLOCK_INDEX, ResnetGenerator
+from .translation import GeneratorSpec, ResnetGenerator
 
-# The paper's layers 0, 4, 8, 12, 16 of the reference's antialiased layout, mapped onto ours (which
-# downsamples with a strided convolution, three modules a level, where the reference uses four):
-# the padded input pixels, the first and the second downsampling convolutions, and the outputs of
-# the first and the fifth residual blocks.
+# The paper's layers 0, 4, 8, 12, 16 of the CUT tool's anti-aliased layout: the padded input pixels, the first
+# and the second downsampling convolutions, and the outputs of the first and the fifth residual blocks. The
+# strided layout (CycleGAN's, three modules a level where the anti-aliased one has four) has the same layers
+# at 0, 4, 7, 10 and 14.
 DOWN_CONVOLUTIONS = (4, 7)
-FIRST_BLOCK, FIFTH_BLOCK = FIRST_BLOCK_INDEX, FIRST_BLOCK_INDEX + 4
-NCE_LAYERS = (0, *DOWN_CONVOLUTIONS, FIRST_BLOCK, FIFTH_BLOCK)
 HEAD_WIDTH = 256  # the reference's netF_nc: each head is Linear(C, 256), ReLU, Linear(256, 256)
 PATCHES = 256  # patches sampled per layer and picture
 TEMPERATURE = 0.07
@@ -29,20 +27,22 @@ TEMPERATURE = 0.07
 SELF_LOGIT = -10.0
 
 
-def layer_channels(generator: ResnetGenerator, layers: tuple[int, ...] = NCE_LAYERS) -> list[int]:
-    """The channel count of each layer's output, from the generator's spec."""
-    spec = generator.spec
-    channels = []
-    for layer in layers:
-        if layer == 0:
-            channels.append(spec.in_channels)
-        elif layer < DOWN_CONVOLUTIONS[0]:
-            channels.append(spec.filters)
-        elif layer < DOWN_CONVOLUTIONS[1]:
-            channels.append(spec.filters * 2)
-        else:
-            channels.append(spec.filters * 4)
-    return channels
+def nce_layers(spec: GeneratorSpec) -> tuple[int, ...]:
+    """The indices, in the generator's Sequential, of the layers PatchNCE compares."""
+    first_block = spec.first_block_index
+    down_convolutions = (4, 8) if spec.sampling == "antialiased" else DOWN_CONVOLUTIONS
+    return (0, *down_convolutions, first_block, first_block + 4)
+
+
+def layer_channels(generator: ResnetGenerator, layers: tuple[int, ...] | None = None) -> list[int]:
+    """The channel count of each layer's output, read off the generator's convolutions."""
+    layers = nce_layers(generator.spec) if layers is None else layers
+    channels, counts = generator.spec.in_channels, {}
+    for index, module in enumerate(generator.model):
+        if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+            channels = module.out_channels
+        counts[index] = channels
+    return [counts[layer] for layer in layers]
 
 
 def _run_keeping(generator: ResnetGenerator, images: torch.Tensor, layers: tuple[int, ...],
@@ -59,15 +59,17 @@ def _run_keeping(generator: ResnetGenerator, images: torch.Tensor, layers: tuple
     return hidden, features
 
 
-def encode(generator: ResnetGenerator, images: torch.Tensor, layers: tuple[int, ...] = NCE_LAYERS) -> list[torch.Tensor]:
-    """The outputs of the generator's `layers` for `images`, running only as far as the last of them."""
+def encode(generator: ResnetGenerator, images: torch.Tensor, layers: tuple[int, ...] | None = None) -> list[torch.Tensor]:
+    """The outputs of the generator's `layers` (PatchNCE's by default) for `images`, running only as far as the last."""
+    layers = nce_layers(generator.spec) if layers is None else layers
     return _run_keeping(generator, images, layers, layers[-1])[1]
 
 
 def translate_with_features(generator: ResnetGenerator, images: torch.Tensor,
-                            layers: tuple[int, ...] = NCE_LAYERS) -> tuple[torch.Tensor, list[torch.Tensor]]:
+                            layers: tuple[int, ...] | None = None) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """The generator's output and its `layers`' outputs from one pass: the input side of PatchNCE comes free
     with the translation instead of a second encoder pass (the reference runs two)."""
+    layers = nce_layers(generator.spec) if layers is None else layers
     return _run_keeping(generator, images, layers, len(generator.model) - 1)
 
 

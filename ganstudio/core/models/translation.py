@@ -3,7 +3,8 @@
 The layer order inside each `nn.Sequential` fixes the state-dict keys (`model.1.weight`,
 `model.10.conv_block.1.weight`, ...). Those keys are the file format every published CycleGAN
 generator and every `latest_net_G_A.pth` of the reference tool uses, so the order below must not
-change: padding and activation layers hold no weights but still take an index.
+change: padding and activation layers hold no weights but still take an index. The anti-aliased
+variant is laid out as the CUT tool's generator (`latest_net_G.pth`), its blur kernels saved as `filt`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 NORMS = ("instance", "batch")
+# How the generator halves and doubles its resolution: CycleGAN's strided and transposed convolutions, or
+# the CUT paper's anti-aliased way (a stride-1 convolution, then a blur before dropping every other pixel;
+# a blur after inserting zeros, then a stride-1 convolution), which the CUT tool uses by default.
+SAMPLINGS = ("strided", "antialiased")
 # Two stride-2 convolutions down and two transposed ones up: inputs must be a multiple of 4 pixels.
 SIZE_MULTIPLE = 4
 # Index of the first residual block in the generator's Sequential: pad, conv, norm, relu, then 2 x (conv, norm, relu).
@@ -30,15 +36,22 @@ class GeneratorSpec:
     norm: str = "instance"
     in_channels: int = 3
     out_channels: int = 3
+    sampling: str = "strided"
+
+    @property
+    def first_block_index(self) -> int:
+        """Where the residual blocks start in the generator's Sequential: two modules later when anti-aliased."""
+        return FIRST_BLOCK_INDEX + (2 if self.sampling == "antialiased" else 0)
 
     def describe(self) -> str:
         extras = ", dropout" if self.dropout else ""
         extras += ", batch norm" if self.norm == "batch" else ""
+        extras += ", anti-aliased" if self.sampling == "antialiased" else ""
         return f"ResNet generator, {self.filters} filters, {self.blocks} blocks{extras}"
 
     def to_dict(self) -> dict:
         return {"filters": self.filters, "blocks": self.blocks, "dropout": self.dropout, "norm": self.norm,
-                "in_channels": self.in_channels, "out_channels": self.out_channels}
+                "in_channels": self.in_channels, "out_channels": self.out_channels, "sampling": self.sampling}
 
 
 def _contiguous_gradient(gradient: torch.Tensor) -> torch.Tensor:
@@ -73,6 +86,45 @@ def _norm_layer(norm: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown normalisation {norm!r}")
 
 
+def _binomial_kernel(taps: list[float], channels: int, gain: float) -> torch.Tensor:
+    """A separable blur kernel, one per channel (C x 1 x K x K), summing to `gain`."""
+    row = torch.tensor(taps)
+    kernel = torch.outer(row, row)
+    return (kernel * gain / kernel.sum()).expand(channels, 1, len(taps), len(taps)).clone()
+
+
+class BlurDownsample(nn.Module):
+    """Halves the resolution without aliasing (Zhang 2019): reflect-pad by 1, blur by 1-2-1, keep every other pixel.
+
+    The kernel is a buffer named `filt` and saved with the weights, as in the CUT tool's files, so those open as
+    they are; it is never trained.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.register_buffer("filt", _binomial_kernel([1.0, 2.0, 1.0], channels, 1.0))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(images, (1, 1, 1, 1), mode="reflect")
+        return F.conv2d(padded, self.filt.to(images.dtype), stride=2, groups=images.shape[1])
+
+
+class BlurUpsample(nn.Module):
+    """Doubles the resolution without checkerboards: edge-pad by 1, insert zeros, blur by 1-3-3-1, crop to 2H x 2W.
+
+    The kernel sums to 4 so that a flat picture keeps its level once three pixels in four are zeros.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.register_buffer("filt", _binomial_kernel([1.0, 3.0, 3.0, 1.0], channels, 4.0))
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        padded = F.pad(images, (1, 1, 1, 1), mode="replicate")
+        enlarged = F.conv_transpose2d(padded, self.filt.to(images.dtype), stride=2, padding=2, groups=images.shape[1])
+        return enlarged[:, :, 1:-1, 1:-1]  # (H + 2) * 2 - 2 rows: one too many at each edge
+
+
 class ResidualBlock(nn.Module):
     """Two reflection-padded 3x3 convolutions with normalisation, added back onto the input."""
 
@@ -96,6 +148,9 @@ class ResnetGenerator(nn.Module):
         super().__init__()
         if spec.norm not in NORMS:
             raise ValueError(f"unknown normalisation {spec.norm!r}")
+        if spec.sampling not in SAMPLINGS:
+            raise ValueError(f"unknown sampling {spec.sampling!r}")
+        antialiased = spec.sampling == "antialiased"
         self.spec = spec
         filters = spec.filters
         # Instance norm has no shift of its own, so the convolutions before it carry a bias; batch norm's beta does.
@@ -104,13 +159,19 @@ class ResnetGenerator(nn.Module):
                                    _norm_layer(spec.norm, filters), nn.ReLU(True)]
         for level in range(2):
             channels = filters * 2 ** level
-            layers += [nn.Conv2d(channels, channels * 2, 3, stride=2, padding=1, bias=bias),
+            layers += [nn.Conv2d(channels, channels * 2, 3, stride=1 if antialiased else 2, padding=1, bias=bias),
                        _norm_layer(spec.norm, channels * 2), nn.ReLU(True)]
+            if antialiased:
+                layers.append(BlurDownsample(channels * 2))
         layers += [ResidualBlock(filters * 4, spec.norm, spec.dropout, bias) for _ in range(spec.blocks)]
         for level in range(2):
             channels = filters * 2 ** (2 - level)
-            layers += [nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1, bias=bias),
-                       _norm_layer(spec.norm, channels // 2), nn.ReLU(True)]
+            if antialiased:
+                layers += [BlurUpsample(channels), nn.Conv2d(channels, channels // 2, 3, padding=1, bias=bias)]
+            else:
+                layers.append(nn.ConvTranspose2d(channels, channels // 2, 3, stride=2, padding=1, output_padding=1,
+                                                 bias=bias))
+            layers += [_norm_layer(spec.norm, channels // 2), nn.ReLU(True)]
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(filters, spec.out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
