@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from conftest import resume_with_a_fresh_piece, scramble_global_rngs
+from conftest import resave_checkpoint, resume_with_a_fresh_piece, scramble_global_rngs
 from ganstudio.core import engine
 from ganstudio.core import events as ev
 from ganstudio.core.checkpoint import load_checkpoint
@@ -23,6 +24,7 @@ from ganstudio.core.recipes.base import BatchSplit
 from ganstudio.core.registry import TRANSLATE, get_recipe, recipes_of_kind
 from ganstudio.core.runs import RunFolder
 from ganstudio.core.sinks import ListSink
+from ganstudio.core.translate import open_translator
 from ganstudio.core.training import meter
 from test_cyclegan_cli import command, parsed_config
 from test_cyclegan_training import two_domains
@@ -32,10 +34,11 @@ TOTAL_STEPS = 12  # 8 pictures in A, batch 1: 12 steps end mid-epoch, in the dec
 STOP_AT = 7
 
 
-def cut_config(domain_a: Path, domain_b: Path, run_dir: Path, preset: str = "cut", **train) -> RunConfig:
+def cut_config(domain_a: Path, domain_b: Path, run_dir: Path, preset: str = "cut", resampling: str = "strided",
+               **train) -> RunConfig:
     """A CUT small enough to take a step in a few hundredths of a second on a CPU."""
     config = RunConfig()
-    config.model.name, config.model.options = "cut", {"preset": preset}
+    config.model.name, config.model.options = "cut", {"preset": preset, "resampling": resampling}
     config.model.g_width = config.model.d_width = 4
     config.data.paths, config.data.paths_b = [str(domain_a)], [str(domain_b)]
     config.data.size = 32
@@ -88,9 +91,11 @@ def test_declares_one_direction_and_the_losses_of_its_preset():
 
 def test_the_cli_flag_comes_from_the_declaration(tmp_path, capsys):
     config = parsed_config("--model", "cut", "--demo", "--preset", "fastcut")
-    assert config.model.options == {"preset": "fastcut"} and config.data.size == 128
+    assert config.model.options == {"preset": "fastcut", "resampling": "strided"} and config.data.size == 128
     default = parsed_config("--model", "cut", "--demo")
-    assert default.model.options == {"preset": get_recipe("cut").options[0].default}
+    assert default.model.options == {"preset": "fastcut", "resampling": "strided"}
+    chosen = parsed_config("--model", "cut", "--demo", "--resampling", "antialiased")
+    assert chosen.model.options["resampling"] == "antialiased"
     get_recipe("cut").resolve_config(default, torch.device("cpu"))
     assert (default.train.batch_size, default.model.g_width, default.model.d_width) == (1, 32, 32)
     code, _, err = command(capsys, "train", "--model", "cut", "--demo", "--preset", "light")
@@ -115,16 +120,22 @@ def test_patch_nce_is_softmax_cross_entropy_over_the_pictures_own_patches():
     assert contrastive.patch_nce(keys, keys, 2) < contrastive.patch_nce(keys.roll(1, dims=0), keys, 2)
 
 
-def test_the_nce_layers_are_the_papers_in_our_layout():
-    generator = ResnetGenerator(GeneratorSpec(filters=4, blocks=6))
-    features = contrastive.encode(generator, torch.zeros(1, 3, 32, 32))
-    shapes = [tuple(feature.shape[1:]) for feature in features]
+@pytest.mark.parametrize("sampling, expected", [
     # Padded pixels, the two downsampling convolutions, the first and the fifth residual blocks.
-    assert shapes == [(3, 38, 38), (8, 16, 16), (16, 8, 8), (16, 8, 8), (16, 8, 8)]
+    ("strided", [(3, 38, 38), (8, 16, 16), (16, 8, 8), (16, 8, 8), (16, 8, 8)]),
+    # The anti-aliased layout convolves before it halves: its first downsampling convolution sees the whole grid.
+    ("antialiased", [(3, 38, 38), (8, 32, 32), (16, 16, 16), (16, 8, 8), (16, 8, 8)]),
+])
+def test_the_nce_layers_are_the_papers(sampling, expected):
+    generator = ResnetGenerator(GeneratorSpec(filters=4, blocks=6, sampling=sampling))
+    features = contrastive.encode(generator, torch.zeros(1, 3, 32, 32))
+    assert [tuple(feature.shape[1:]) for feature in features] == expected
     assert contrastive.layer_channels(generator) == [3, 8, 16, 16, 16]
     output, same = contrastive.translate_with_features(generator, torch.zeros(1, 3, 32, 32))
     assert all(torch.equal(a, b) for a, b in zip(same, features)) and output.shape == (1, 3, 32, 32)
-    assert isinstance(generator.model[contrastive.FIFTH_BLOCK], type(generator.model[contrastive.FIRST_BLOCK]))
+    layers = contrastive.nce_layers(generator.spec)
+    assert [type(generator.model[index]).__name__ for index in layers[-2:]] == ["ResidualBlock", "ResidualBlock"]
+    assert layers == ((0, 4, 8, 12, 16) if sampling == "antialiased" else (0, 4, 7, 10, 14))
 
 
 def test_the_discriminator_losses_match_the_reference_arithmetic():
@@ -156,6 +167,38 @@ def test_run_writes_the_gallery_events_and_a_reference_generator(domains, tmp_pa
     state = load_checkpoint(RunFolder(tmp_path / "run").latest_checkpoint())
     assert set(state["recipe"]["generator"]) == set(ResnetGenerator(GeneratorSpec(4, 6)).state_dict())
     assert all(torch.isfinite(value).all() for value in state["recipe"]["generator"].values())
+
+
+def test_an_antialiased_run_resumes_exactly_and_its_export_converts_as_the_run_does(domains, tmp_path, capsys):
+    straight = engine.run(cut_config(*domains, tmp_path / "straight", steps=4, resampling="antialiased"))
+    assert any(key.endswith(".filt") for key in load_checkpoint(straight.checkpoint)["recipe"]["generator"])
+    run_dir = tmp_path / "run"
+    assert run_stopped_at(cut_config(*domains, run_dir, steps=4, resampling="antialiased"), 2).step == 2
+    scramble_global_rngs()
+    engine.resume(run_dir)
+    assert differences(final_state(straight.run_dir), final_state(run_dir)) == []
+    exported = tmp_path / "g.pth"
+    code, out, err = command(capsys, "export-generator", str(run_dir), "--out", str(exported))
+    assert code == 0 and "Exported the AtoB generator" in out, err
+    assert open_generator(exported).spec == GeneratorSpec(filters=4, blocks=6, sampling="antialiased")
+    picture = np.asarray(Image.open(next(domains[0].iterdir())).convert("RGB"))
+    with_run = open_translator(run=run_dir, scale="full").translate_picture(picture)
+    assert np.array_equal(open_translator(weights=exported).translate_picture(picture), with_run)
+
+
+def test_a_run_saved_before_the_resampling_option_continues_strided(domains, tmp_path):
+    """CUT runs saved before the option trained the strided layout; their config says nothing of it."""
+    result = engine.run(cut_config(*domains, tmp_path / "run", steps=2))
+    folder = RunFolder(result.run_dir)
+    stored = json.loads(folder.config_path.read_text())
+    del stored["model"]["options"]["resampling"]
+    folder.config_path.write_text(json.dumps(stored), encoding="utf-8")
+    state = torch.load(result.checkpoint, weights_only=True)
+    del state["config"]["model"]["options"]["resampling"]
+    resave_checkpoint(result.checkpoint, state)
+    resumed = engine.resume(folder.path, steps=3)
+    assert resumed.step == 3 and folder.load_config().model.options["resampling"] == "strided"
+    assert not any(key.endswith(".filt") for key in load_checkpoint(resumed.checkpoint)["recipe"]["generator"])
 
 
 def test_stop_then_resume_is_bitwise_exact(domains, straight_run, tmp_path):
