@@ -122,8 +122,9 @@ class ImageToImagePage(TrainingPage):
 
         train_tab = QWidget()
         self.splitter = side_by_side(self._build_settings(), self._build_live(plot_share=[480, 460]), [360, 900])
-        self.gallery.view.set_placeholder("Sample grids appear here: each column a picture, the rows real A, "
-                                          "A turned into B, and back to A; then the same from B.")
+        # Said for every model: CycleGAN's rows go A to B and back (then B's), CUT's are A, A as B, B and B again.
+        self.gallery.view.set_placeholder("Sample grids appear here: a column for each of the same fixed pictures, "
+                                          "a row from the real pictures to each of their translations.")
         self.gallery.slider.setToolTip("Scrub through training: the same pictures each time, so you see the "
                                        "translation improve")
         train_layout = QVBoxLayout(train_tab)
