@@ -51,8 +51,9 @@ TILE_OVERLAP = 64
 # No tile is smaller than this many pixels (128 x 128): smaller ones would be mostly overlap.
 MIN_TILE_PIXELS = 128 * 128
 # Working memory of a forward pass without gradients, per pixel and generator filter: a few full-resolution
-# float32 maps alive at once. Peak growth measured 15 to 20 bytes (16 to 64 filters, 512 to 768 px).
-BYTES_PER_PIXEL_PER_FILTER = 20
+# float32 maps alive at once. Peak growth measured 15 to 20 bytes (16 to 64 filters, 512 to 768 px); the
+# anti-aliased layout's first downsampling convolution works at full resolution: 28 to 30 (16 and 32 filters, 640 px).
+BYTES_PER_PIXEL_PER_FILTER = {"strided": 20, "antialiased": 32}
 # Share of the machine's memory one conversion may use on a CPU.
 MEMORY_SHARE = 0.25
 OUTPUT_SUFFIX = ".png"
@@ -171,7 +172,8 @@ class Translator:
 
     def __post_init__(self) -> None:
         if not self.max_pixels:
-            per_pixel = BYTES_PER_PIXEL_PER_FILTER * self.generator.spec.filters
+            spec = self.generator.spec
+            per_pixel = BYTES_PER_PIXEL_PER_FILTER[spec.sampling] * spec.filters
             self.max_pixels = max(MIN_TILE_PIXELS, _memory_budget(self.device) // per_pixel)
 
     @property
