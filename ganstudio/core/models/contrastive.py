@@ -2,8 +2,8 @@
 
 CUT (Park et al. 2020) asks a patch of the translated picture to be more like the same patch of its
 input than like any other patch of that input, in the generator's own encoder features. The
-generator is CycleGAN's ResnetGenerator unchanged (so its weights are the same file format); this
-module only reads outputs of chosen layers of its `nn.Sequential`.
+generator is CycleGAN's ResnetGenerator (strided, or in the CUT tool's anti-aliased layout), so its
+weights are the same file formats; this module only reads outputs of chosen layers of its `nn.Sequential`.
 """
 
 from __future__ import annotations
