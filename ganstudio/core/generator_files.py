@@ -16,7 +16,7 @@ import pickle
 import re
 import struct
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -184,8 +184,8 @@ def detect_generator(state: dict, name: str = "The file") -> GeneratorSpec:
     filters, in_channels = int(stem.shape[0]), int(stem.shape[1])
     norm = "batch" if "model.2.weight" in state else "instance"
     # The CUT tool's anti-aliased layout keeps its fixed blur kernel after the first downsampling convolution.
-    sampling = "antialiased" if "model.7.filt" in state else "strided"
-    first_block = GeneratorSpec(sampling=sampling).first_block_index
+    layout = GeneratorSpec(sampling="antialiased" if "model.7.filt" in state else "strided")
+    first_block = layout.first_block_index
     blocks_seen: dict[int, set[int]] = {}
     for key, value in state.items():
         match = _BLOCK_KEY.match(key)
@@ -205,13 +205,12 @@ def detect_generator(state: dict, name: str = "The file") -> GeneratorSpec:
         elif convs != {1, 5}:
             raise CheckpointError(f"{name} looks like a CycleGAN generator, but its residual blocks are laid out "
                                   "differently (another padding or a modified network), so it cannot be used.")
-    # After the blocks: two upsampling levels (three modules each, four when anti-aliased), a pad, the last convolution.
-    final = state.get(f"model.{first_block + blocks + (9 if sampling == 'antialiased' else 7)}.weight")
+    final = state.get(f"model.{replace(layout, blocks=blocks).last_convolution_index}.weight")
     if not isinstance(final, torch.Tensor) or final.ndim != 4:
         raise CheckpointError(f"{name} looks like a CycleGAN generator, but its last layer is missing; the file is "
                               "damaged or from a modified network.")
     return GeneratorSpec(filters=filters, blocks=blocks, dropout=dropout, norm=norm, in_channels=in_channels,
-                         out_channels=int(final.shape[0]), sampling=sampling)
+                         out_channels=int(final.shape[0]), sampling=layout.sampling)
 
 
 def drop_obsolete_keys(state: dict, network: nn.Module) -> tuple[dict, list[str]]:

@@ -12,13 +12,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .translation import GeneratorSpec, ResnetGenerator
+from .translation import STEM_MODULES, GeneratorSpec, ResnetGenerator
 
 # The paper's layers 0, 4, 8, 12, 16 of the CUT tool's anti-aliased layout: the padded input pixels, the first
 # and the second downsampling convolutions, and the outputs of the first and the fifth residual blocks. The
 # strided layout (CycleGAN's, three modules a level where the anti-aliased one has four) has the same layers
 # at 0, 4, 7, 10 and 14.
-DOWN_CONVOLUTIONS = (4, 7)
 HEAD_WIDTH = 256  # the reference's netF_nc: each head is Linear(C, 256), ReLU, Linear(256, 256)
 PATCHES = 256  # patches sampled per layer and picture
 TEMPERATURE = 0.07
@@ -30,8 +29,7 @@ SELF_LOGIT = -10.0
 def nce_layers(spec: GeneratorSpec) -> tuple[int, ...]:
     """The indices, in the generator's Sequential, of the layers PatchNCE compares."""
     first_block = spec.first_block_index
-    down_convolutions = (4, 8) if spec.sampling == "antialiased" else DOWN_CONVOLUTIONS
-    return (0, *down_convolutions, first_block, first_block + 4)
+    return (0, STEM_MODULES, STEM_MODULES + spec.level_modules, first_block, first_block + 4)
 
 
 def layer_channels(generator: ResnetGenerator, layers: tuple[int, ...] | None = None) -> list[int]:

@@ -22,8 +22,8 @@ NORMS = ("instance", "batch")
 SAMPLINGS = ("strided", "antialiased")
 # Two stride-2 convolutions down and two transposed ones up: inputs must be a multiple of 4 pixels.
 SIZE_MULTIPLE = 4
-# Index of the first residual block in the generator's Sequential: pad, conv, norm, relu, then 2 x (conv, norm, relu).
-FIRST_BLOCK_INDEX = 10
+# Modules of the generator's Sequential before its first resampling level: pad, conv, norm, relu.
+STEM_MODULES = 4
 
 
 @dataclass(frozen=True)
@@ -39,9 +39,19 @@ class GeneratorSpec:
     sampling: str = "strided"
 
     @property
+    def level_modules(self) -> int:
+        """Modules of one halving or doubling level: conv, norm, relu, and the blur when anti-aliased."""
+        return 4 if self.sampling == "antialiased" else 3
+
+    @property
     def first_block_index(self) -> int:
-        """Where the residual blocks start in the generator's Sequential: two modules later when anti-aliased."""
-        return FIRST_BLOCK_INDEX + (2 if self.sampling == "antialiased" else 0)
+        """Where the residual blocks start in the generator's Sequential (10 strided, 12 anti-aliased)."""
+        return STEM_MODULES + 2 * self.level_modules
+
+    @property
+    def last_convolution_index(self) -> int:
+        """Where the final 7x7 convolution sits: after the blocks, two doubling levels and a pad."""
+        return self.first_block_index + self.blocks + 2 * self.level_modules + 1
 
     def describe(self) -> str:
         extras = ", dropout" if self.dropout else ""
