@@ -106,6 +106,7 @@ class RunConfig:
         for section_field in dataclasses.fields(cls):
             section_type = section_field.default_factory  # the section's dataclass
             built[section_field.name] = _section_from_dict(section_type, raw.get(section_field.name, {}), section_field.name)
+        _fill_saved_defaults(built["model"])
         return cls(**built).validate()
 
     def to_json(self, **extra: Any) -> str:
@@ -146,6 +147,18 @@ def _upgrade(raw: dict[str, Any]) -> dict[str, Any]:
     if isinstance(raw.get("model"), dict):
         raw["model"]["options"] = options
     return raw
+
+
+def _fill_saved_defaults(model: "ModelConfig") -> None:
+    """A saved config's options as it trained: an option added since, whose default then differs from its
+    `saved_default` (what runs did before it existed), takes the saved default rather than today's default."""
+    from .registry import find_recipe
+    recipe = find_recipe(str(model.name))
+    if recipe is None or not isinstance(model.options, dict):
+        return
+    for option in recipe.options:
+        if option.saved_default is not None and option.name not in model.options:
+            model.options = {**model.options, option.name: option.saved_default}
 
 
 def _section_from_dict(section_type: type, raw: Any, section_name: str) -> Any:

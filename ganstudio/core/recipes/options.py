@@ -26,10 +26,12 @@ class Choice:
 class Option:
     """One setting of one model.
 
-    `default` fixes the type: a str with `choices`, a bool, an int or a float (with `minimum`/`maximum`).
+    `default` fixes the type: a str with `choices`, a bool, an int or a float (with `minimum`/`maximum`, and
+    `decimals` shown in the app).
     `help` is one sentence for --help and the app's tooltip; `label` names the app's row. An `advanced`
     option sits under the app's Advanced settings. The CLI flag is --name (underscores as dashes), or
-    --no-name for a bool that is on by default.
+    --no-name for a bool that is on by default. `saved_default`, when set, is what a run saved before the
+    option existed trained with, where that differs from `default`: such a run goes on as it began.
     """
 
     name: str
@@ -40,6 +42,8 @@ class Option:
     minimum: float | None = None
     maximum: float | None = None
     advanced: bool = False
+    saved_default: Any = None
+    decimals: int = 2
 
     @property
     def values(self) -> tuple[str, ...]:

@@ -109,7 +109,7 @@ class ModelOptionsForm:
                             int(option.maximum if option.maximum is not None else 2**31 - 1))
         else:
             widget = QDoubleSpinBox()
-            widget.setDecimals(4)
+            widget.setDecimals(option.decimals)
             widget.setRange(option.minimum if option.minimum is not None else -1e9,
                             option.maximum if option.maximum is not None else 1e9)
         widget.setToolTip(_tooltip(option))
