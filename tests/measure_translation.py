@@ -86,6 +86,14 @@ def score_translator(translator, pair: str, size: int, picture: Path) -> dict:
             "untranslated": [round(untranslated[0], 4), round(untranslated[1], 5)]}
 
 
+def option_value(text: str):
+    """A --option value as the model's option wants it: a number or true/false as such, anything else as text."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pair", choices=sorted(PAIRS), default="daynight")
@@ -112,7 +120,7 @@ def main() -> None:
     domain_a, domain_b = write_domains(args.pair, args.size, work)
     config = RunConfig()
     config.model.name = args.model
-    config.model.options = dict(option.split("=", 1) for option in args.option)
+    config.model.options = {name: option_value(value) for name, value in (option.split("=", 1) for option in args.option)}
     config.model.g_width = config.model.d_width = args.width
     config.data.paths, config.data.paths_b, config.data.size = [str(domain_a)], [str(domain_b)], args.size
     config.train.device, config.train.precision, config.train.seed = "cpu", args.precision, args.seed
