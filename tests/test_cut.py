@@ -83,19 +83,22 @@ def test_declares_one_direction_and_the_losses_of_its_preset():
     assert recipe.visual_names == ("real_A", "fake_B", "real_B", "idt_B")
     config = RunConfig()
     config.model.name, config.model.options = "cut", {"preset": "cut"}
-    assert recipe.reported_names(config) == (("D_real", "D_fake", "G_GAN", "NCE", "NCE_Y"), ("lr",))
+    assert recipe.reported_names(config) == (("D_real", "D_fake", "G_GAN", "NCE", "NCE_Y", "idt_B"), ("lr",))
     config.model.options = {"preset": "fastcut"}
+    assert recipe.reported_names(config) == (("D_real", "D_fake", "G_GAN", "NCE", "idt_B"), ("lr",))
+    config.model.options = {"preset": "fastcut", "identity_l1": 0.0}
     assert recipe.reported_names(config) == (("D_real", "D_fake", "G_GAN", "NCE"), ("lr",))
     assert [model.name for model in recipes_of_kind(TRANSLATE)][:2] == ["cyclegan", "cut"]
 
 
 def test_the_cli_flag_comes_from_the_declaration(tmp_path, capsys):
     config = parsed_config("--model", "cut", "--demo", "--preset", "fastcut")
-    assert config.model.options == {"preset": "fastcut", "resampling": "strided"} and config.data.size == 128
+    assert config.model.options == {"preset": "fastcut", "resampling": "strided", "identity_l1": 5.0}
+    assert config.data.size == 128
     default = parsed_config("--model", "cut", "--demo")
-    assert default.model.options == {"preset": "fastcut", "resampling": "strided"}
-    chosen = parsed_config("--model", "cut", "--demo", "--resampling", "antialiased")
-    assert chosen.model.options["resampling"] == "antialiased"
+    assert default.model.options == {"preset": "fastcut", "resampling": "strided", "identity_l1": 5.0}
+    chosen = parsed_config("--model", "cut", "--demo", "--resampling", "antialiased", "--identity-l1", "0")
+    assert chosen.model.options["resampling"] == "antialiased" and chosen.model.options["identity_l1"] == 0.0
     get_recipe("cut").resolve_config(default, torch.device("cpu"))
     assert (default.train.batch_size, default.model.g_width, default.model.d_width) == (1, 32, 32)
     code, _, err = command(capsys, "train", "--model", "cut", "--demo", "--preset", "light")
@@ -138,18 +141,33 @@ def test_the_nce_layers_are_the_papers(sampling, expected):
     assert layers == ((0, 4, 8, 12, 16) if sampling == "antialiased" else (0, 4, 7, 10, 14))
 
 
-def test_the_discriminator_losses_match_the_reference_arithmetic():
+def test_the_discriminator_and_identity_losses_match_the_reference_arithmetic():
     config = cut_config(Path("."), Path("."), Path("."))
     torch.manual_seed(0)
     recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
     real_a, real_b = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
     with torch.no_grad():
-        fake_b = recipe.generator(real_a)
+        fake_b, same_b = recipe.generator(real_a), recipe.generator(real_b)
         real_scores, fake_scores = recipe.discriminator(real_b), recipe.discriminator(fake_b)
     values = recipe.train_step([real_a, real_b], 0)
     assert float(values[0]) == pytest.approx(float((real_scores - 1).square().mean()), rel=1e-4)
     assert float(values[1]) == pytest.approx(float(fake_scores.square().mean()), rel=1e-4)
-    assert len(values) == 6 and float(values[-1]) == pytest.approx(2e-4)
+    # CycleGAN's identity loss: the mean absolute difference of B and its pass through G, weighed 5.
+    assert float(values[5]) == pytest.approx(5 * float((same_b - real_b).abs().mean()), rel=1e-4)
+    assert len(values) == 7 and float(values[-1]) == pytest.approx(2e-4)
+
+
+@pytest.mark.parametrize("identity, pictures_per_pass", [(5.0, 2), (0.0, 1)])
+def test_fastcut_passes_b_through_the_generator_only_for_the_identity_loss(identity, pictures_per_pass):
+    config = cut_config(Path("."), Path("."), Path("."), preset="fastcut")
+    config.model.options["identity_l1"] = identity
+    recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    batches = []
+    recipe.generator.model[0].register_forward_hook(lambda module, inputs, output: batches.append(len(inputs[0])))
+    values = recipe.train_step([torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1], 0)
+    # The translation's pass (A, with B alongside for the identity loss), then PatchNCE's encoding of fake B.
+    assert batches[0] == pictures_per_pass and batches[1:] == [1]
+    assert len(values) == (6 if identity else 5)
 
 
 @pytest.mark.parametrize("preset", ["cut", "fastcut"])
@@ -161,7 +179,7 @@ def test_run_writes_the_gallery_events_and_a_reference_generator(domains, tmp_pa
     started = sink.of(ev.RunStarted)[0]
     assert started.visual_names == ("real_A", "fake_B", "real_B", "idt_B")
     assert set(sink.of(ev.StepProgress)[-1].losses) == set(started.loss_names)
-    assert ("NCE_Y" in started.loss_names) == (preset == "cut")
+    assert ("NCE_Y" in started.loss_names) == (preset == "cut") and "idt_B" in started.loss_names
     grid = np.asarray(Image.open(sink.of(ev.SamplesSaved)[-1].path))
     assert grid.shape == (4 * 34 + 2, 6 * 34 + 2, 3)  # four rows of the 6 fixed pictures (B has 6) of 32 px
     state = load_checkpoint(RunFolder(tmp_path / "run").latest_checkpoint())
@@ -199,6 +217,26 @@ def test_a_run_saved_before_the_resampling_option_continues_strided(domains, tmp
     resumed = engine.resume(folder.path, steps=3)
     assert resumed.step == 3 and folder.load_config().model.options["resampling"] == "strided"
     assert not any(key.endswith(".filt") for key in load_checkpoint(resumed.checkpoint)["recipe"]["generator"])
+
+
+def test_a_run_saved_before_the_identity_option_continues_without_it(domains, tmp_path, monkeypatch):
+    """CUT runs saved before the option had no identity L1; their config says nothing of it, today's default is 5."""
+    config = cut_config(*domains, tmp_path / "run", preset="fastcut", steps=2)
+    config.model.options["identity_l1"] = 0.0  # as those runs trained
+    result = engine.run(config)
+    folder = RunFolder(result.run_dir)
+    stored = json.loads(folder.config_path.read_text())
+    del stored["model"]["options"]["identity_l1"]
+    folder.config_path.write_text(json.dumps(stored), encoding="utf-8")
+    state = torch.load(result.checkpoint, weights_only=True)
+    del state["config"]["model"]["options"]["identity_l1"]
+    resave_checkpoint(result.checkpoint, state)
+    monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)
+    sink = ListSink()
+    resumed = engine.resume(folder.path, sink, steps=3)
+    assert resumed.step == 3 and folder.load_config().model.options["identity_l1"] == 0.0
+    assert "idt_B" not in sink.of(ev.RunStarted)[0].loss_names
+    assert set(sink.of(ev.StepProgress)[-1].losses) == {"D_real", "D_fake", "G_GAN", "NCE"}
 
 
 def test_stop_then_resume_is_bitwise_exact(domains, straight_run, tmp_path):
