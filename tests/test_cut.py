@@ -204,16 +204,22 @@ def test_an_antialiased_run_resumes_exactly_and_its_export_converts_as_the_run_d
     assert np.array_equal(open_translator(weights=exported).translate_picture(picture), with_run)
 
 
+def forget_option(result: engine.RunResult, name: str) -> RunFolder:
+    """Make a finished run look saved before the model had option `name`: gone from config.json and the checkpoint."""
+    folder = RunFolder(result.run_dir)
+    stored = json.loads(folder.config_path.read_text())
+    del stored["model"]["options"][name]
+    folder.config_path.write_text(json.dumps(stored), encoding="utf-8")
+    state = torch.load(result.checkpoint, weights_only=True)
+    del state["config"]["model"]["options"][name]
+    resave_checkpoint(result.checkpoint, state)
+    return folder
+
+
 def test_a_run_saved_before_the_resampling_option_continues_strided(domains, tmp_path):
     """CUT runs saved before the option trained the strided layout; their config says nothing of it."""
     result = engine.run(cut_config(*domains, tmp_path / "run", steps=2))
-    folder = RunFolder(result.run_dir)
-    stored = json.loads(folder.config_path.read_text())
-    del stored["model"]["options"]["resampling"]
-    folder.config_path.write_text(json.dumps(stored), encoding="utf-8")
-    state = torch.load(result.checkpoint, weights_only=True)
-    del state["config"]["model"]["options"]["resampling"]
-    resave_checkpoint(result.checkpoint, state)
+    folder = forget_option(result, "resampling")
     resumed = engine.resume(folder.path, steps=3)
     assert resumed.step == 3 and folder.load_config().model.options["resampling"] == "strided"
     assert not any(key.endswith(".filt") for key in load_checkpoint(resumed.checkpoint)["recipe"]["generator"])
@@ -224,13 +230,7 @@ def test_a_run_saved_before_the_identity_option_continues_without_it(domains, tm
     config = cut_config(*domains, tmp_path / "run", preset="fastcut", steps=2)
     config.model.options["identity_l1"] = 0.0  # as those runs trained
     result = engine.run(config)
-    folder = RunFolder(result.run_dir)
-    stored = json.loads(folder.config_path.read_text())
-    del stored["model"]["options"]["identity_l1"]
-    folder.config_path.write_text(json.dumps(stored), encoding="utf-8")
-    state = torch.load(result.checkpoint, weights_only=True)
-    del state["config"]["model"]["options"]["identity_l1"]
-    resave_checkpoint(result.checkpoint, state)
+    folder = forget_option(result, "identity_l1")
     monkeypatch.setattr(meter, "STEP_EVENT_INTERVAL_S", 0.0)
     sink = ListSink()
     resumed = engine.resume(folder.path, sink, steps=3)
