@@ -108,7 +108,8 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=0, help="base filters (0: the model's own for the device)")
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--run", type=Path, help="run folder (default: a temporary one)")
+    parser.add_argument("--run", type=Path, help="run folder to keep, with held_out.png to look at (default: a "
+                                                      "temporary one, removed afterwards)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     if args.weights:
@@ -116,7 +117,14 @@ def main() -> None:
                                   args.weights.with_name(f"held_out_{args.pair}.png"))
         print(json.dumps({"pair": args.pair, "weights": str(args.weights), **report}))
         return
-    work = Path(tempfile.mkdtemp(prefix="measure-translation-"))
+    # The training pictures, and the run when no --run keeps it, go when the measurement ends.
+    with tempfile.TemporaryDirectory(prefix="measure-translation-") as work:
+        report = train_and_score(args, Path(work))
+    print(json.dumps(report))
+
+
+def train_and_score(args: argparse.Namespace, work: Path) -> dict:
+    """Train the model on the pair's pictures written under `work`, then score its run."""
     domain_a, domain_b = write_domains(args.pair, args.size, work)
     config = RunConfig()
     config.model.name = args.model
@@ -129,9 +137,8 @@ def main() -> None:
     config.run.metrics = ["none"]
     started = time.monotonic()
     result = engine.run(config.validate())
-    report = {"pair": args.pair, "model": args.model, "options": config.model.options, "steps": result.step,
-              "wall_s": round(time.monotonic() - started), **score(Path(config.run.dir), args.pair, args.size)}
-    print(json.dumps(report))
+    return {"pair": args.pair, "model": args.model, "options": config.model.options, "steps": result.step,
+            "wall_s": round(time.monotonic() - started), **score(Path(config.run.dir), args.pair, args.size)}
 
 
 if __name__ == "__main__":
