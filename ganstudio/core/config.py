@@ -158,7 +158,8 @@ def _fill_saved_defaults(model: "ModelConfig") -> None:
         return
     for option in recipe.options:
         if option.saved_default is not None and option.name not in model.options:
-            model.options = {**model.options, option.name: option.saved_default}
+            saved = option.saved_default
+            model.options = {**model.options, option.name: saved(model.options) if callable(saved) else saved}
 
 
 def _section_from_dict(section_type: type, raw: Any, section_name: str) -> Any:

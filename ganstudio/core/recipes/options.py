@@ -31,7 +31,9 @@ class Option:
     `help` is one sentence for --help and the app's tooltip; `label` names the app's row. An `advanced`
     option sits under the app's Advanced settings. The CLI flag is --name (underscores as dashes), or
     --no-name for a bool that is on by default. `saved_default`, when set, is what a run saved before the
-    option existed trained with, where that differs from `default`: such a run goes on as it began.
+    option existed trained with, where that differs from `default`: such a run goes on as it began. It may be
+    a function of that run's saved options, where what it trained with depended on them. `automatic`, for a
+    number whose minimum lets the model choose (as 0 for a width), is the words the app shows for that value.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Option:
     advanced: bool = False
     saved_default: Any = None
     decimals: int = 2
+    automatic: str = ""
 
     @property
     def values(self) -> tuple[str, ...]:

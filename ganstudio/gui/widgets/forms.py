@@ -112,6 +112,8 @@ class ModelOptionsForm:
             widget.setDecimals(option.decimals)
             widget.setRange(option.minimum if option.minimum is not None else -1e9,
                             option.maximum if option.maximum is not None else 1e9)
+        if option.automatic and isinstance(widget, (QSpinBox, QDoubleSpinBox)):
+            widget.setSpecialValueText(option.automatic)  # Qt shows these words at the minimum, the model's choice
         widget.setToolTip(_tooltip(option))
         return widget
 
