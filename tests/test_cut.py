@@ -93,14 +93,17 @@ def test_declares_one_direction_and_the_losses_of_its_preset():
 
 def test_the_cli_flag_comes_from_the_declaration(tmp_path, capsys):
     config = parsed_config("--model", "cut", "--demo", "--preset", "fastcut")
-    assert config.model.options == {"preset": "fastcut", "resampling": "strided", "identity_l1": 5.0}
+    defaults = {"preset": "fastcut", "resampling": "strided", "identity_l1": 5.0, "nce_weight": 0.0}
+    assert config.model.options == defaults
     assert config.data.size == 128
     default = parsed_config("--model", "cut", "--demo")
-    assert default.model.options == {"preset": "fastcut", "resampling": "strided", "identity_l1": 5.0}
-    chosen = parsed_config("--model", "cut", "--demo", "--resampling", "antialiased", "--identity-l1", "0")
-    assert chosen.model.options["resampling"] == "antialiased" and chosen.model.options["identity_l1"] == 0.0
+    assert default.model.options == defaults
+    chosen = parsed_config("--model", "cut", "--demo", "--resampling", "antialiased", "--identity-l1", "0",
+                           "--nce-weight", "2.5")
+    assert chosen.model.options == {**defaults, "resampling": "antialiased", "identity_l1": 0.0, "nce_weight": 2.5}
     get_recipe("cut").resolve_config(default, torch.device("cpu"))
     assert (default.train.batch_size, default.model.g_width, default.model.d_width) == (1, 32, 32)
+    assert default.model.options["nce_weight"] == 4.0  # what config.json keeps: the automatic weight, resolved
     code, _, err = command(capsys, "train", "--model", "cut", "--demo", "--preset", "light")
     assert code == 2 and "usage:" in err  # CycleGAN's preset is not CUT's
     code, out, _ = command(capsys, "train", "--help")
@@ -155,6 +158,24 @@ def test_the_discriminator_and_identity_losses_match_the_reference_arithmetic():
     # CycleGAN's identity loss: the mean absolute difference of B and its pass through G, weighed 5.
     assert float(values[5]) == pytest.approx(5 * float((same_b - real_b).abs().mean()), rel=1e-4)
     assert len(values) == 7 and float(values[-1]) == pytest.approx(2e-4)
+
+
+@pytest.mark.parametrize("preset, identity, chosen, expected", [
+    ("fastcut", 5.0, 0.0, 4.0), ("fastcut", 0.0, 0.0, 10.0), ("cut", 5.0, 0.0, 1.0), ("cut", 0.0, 0.0, 1.0),
+    ("fastcut", 5.0, 2.5, 2.5), ("cut", 0.0, 7.0, 7.0)])
+def test_the_nce_weight_is_the_chosen_one_or_the_variants(preset, identity, chosen, expected):
+    """Automatic (0): the paper's (FastCUT 10, CUT 1), but FastCUT 4 beside the identity L1."""
+    config = cut_config(Path("."), Path("."), Path("."), preset=preset)
+    config.model.options.update(identity_l1=identity, nce_weight=chosen)
+    torch.manual_seed(0)
+    recipe = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    real_a, real_b = torch.rand(1, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    # The NCE reported is the weighed one: against the same step at weight 1, it is `expected` times as much.
+    config.model.options["nce_weight"] = 1.0
+    torch.manual_seed(0)
+    unweighed = get_recipe("cut")(config, torch.device("cpu"), "fp32")
+    assert float(recipe.train_step([real_a, real_b], 0)[3]) == pytest.approx(
+        expected * float(unweighed.train_step([real_a, real_b], 0)[3]), rel=1e-5)
 
 
 @pytest.mark.parametrize("identity, pictures_per_pass", [(5.0, 2), (0.0, 1)])
@@ -239,6 +260,16 @@ def test_a_run_saved_before_the_identity_option_continues_without_it(domains, tm
     assert set(sink.of(ev.StepProgress)[-1].losses) == {"D_real", "D_fake", "G_GAN", "NCE"}
 
 
+@pytest.mark.parametrize("preset, trained_with", [("fastcut", 10.0), ("cut", 1.0)])
+def test_a_run_saved_before_the_nce_weight_option_continues_with_the_papers(domains, tmp_path, preset, trained_with):
+    """Those runs weighed NCE as the paper, whatever their identity L1; today's automatic FastCUT weight is 4."""
+    config = cut_config(*domains, tmp_path / "run", preset=preset, steps=2)
+    config.model.options["nce_weight"] = trained_with
+    folder = forget_option(engine.run(config), "nce_weight")
+    resumed = engine.resume(folder.path, steps=3)
+    assert resumed.step == 3 and folder.load_config().model.options["nce_weight"] == trained_with
+
+
 def test_stop_then_resume_is_bitwise_exact(domains, straight_run, tmp_path):
     _, expected = straight_run
     run_dir = tmp_path / "run"
@@ -305,6 +336,12 @@ def test_the_image_to_image_page_offers_it_with_its_sentence(qtbot, make_window)
     index = offered.index("cut")
     assert choice.itemText(index) == get_recipe("cut").label
     assert choice.itemData(index, 3) == get_recipe("cut").summary  # Qt's ToolTipRole
+    choice.setCurrentIndex(index)
+    page = window.pages["image-to-image"]
+    weight = page.model_options.widget("nce_weight")
+    assert weight.value() == 0.0 and weight.text() == "Automatic"  # the variant's weight, in words
+    weight.setValue(2.5)
+    assert weight.text() == "2.50" and page.build_config().model.options["nce_weight"] == 2.5
 
 
 def gradients_after_a_step(preset: str, split: BatchSplit, pictures: list[torch.Tensor]) -> dict[str, torch.Tensor]:
